@@ -1,0 +1,1 @@
+"""Course operations behind the `gradkit` command line: release, grade, feedback, check, demo."""

@@ -1,0 +1,119 @@
+"""`gradkit demo`: the whole instructor cycle on built-in sample submissions.
+
+In a temporary course: release assignment 01, make three submissions (the
+full solution, the untouched release, one with a few wrong functions), grade
+them, print the gradebook and write the feedback.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+
+from .paths import Course, UserError
+
+__all__ = ["make_submission", "run_demo", "kit_root", "WRONG_FUNCTIONS"]
+
+DEMO_ASSIGNMENT = "01_linear_models"
+
+# Planted mistakes for the "partial" sample: a missing 1/N in dW, an inverted
+# matrix instead of a solve, a one-sided numeric gradient.
+WRONG_FUNCTIONS = {
+    "svm_loss_vectorized": '''def svm_loss_vectorized(W, X, y, reg):
+    N = X.shape[0]
+    scores = X @ W
+    correct = scores[np.arange(N), y][:, None]
+    margins = np.maximum(0, scores - correct + 1)
+    margins[np.arange(N), y] = 0
+    loss = margins.sum() / N + 0.5 * reg * np.sum(W * W)
+    mask = (margins > 0).astype(float)
+    mask[np.arange(N), y] = -mask.sum(axis=1)
+    dW = X.T @ mask + reg * W  # forgot to divide by N
+    return loss, dW
+''',
+    "least_squares": '''def least_squares(X, y):
+    return np.linalg.inv(X.T @ X) @ X.T @ y
+''',
+    "eval_numerical_gradient": '''def eval_numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x, dtype=float)
+    fx = f(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + h
+        grad[ix] = (f(x) - fx) / h
+        x[ix] = old
+    return grad
+''',
+}
+
+
+def kit_root() -> Path:
+    """The gradkit checkout that holds solutions/ (the course the demo copies)."""
+    here = Path(__file__).resolve()
+    for d in here.parents:
+        if (d / "solutions").is_dir() and (d / "nbgrader_config.py").is_file():
+            return d
+    raise UserError("the demo needs gradkit's course files (solutions/, nbgrader_config.py); "
+                    "run it from a checkout of the gradkit repository (pip install -e .)")
+
+
+def _strip_solution(source: str) -> str:
+    return re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", "", source, flags=re.M)
+
+
+def make_submission(course: Course, assignment: str, dest: Path, kind: str) -> None:
+    """Write a sample submission: kind 'full', 'untouched' or 'partial'."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in course.notebooks(assignment):
+        release = nbformat.read(str(course.assignments_dir / assignment / f"{name}.ipynb"), as_version=4)
+        if kind != "untouched":
+            source = nbformat.read(str(course.solutions / assignment / f"{name}.ipynb"), as_version=4)
+            answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                       if c.metadata.get("nbgrader", {}).get("solution")}
+            for cell in release.cells:
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
+                    cell.source = _strip_solution(answers[gid])
+                    if kind == "partial":
+                        for fname, wrong in WRONG_FUNCTIONS.items():
+                            if re.search(rf"^def {fname}\(", cell.source, flags=re.M):
+                                cell.source = wrong
+        nbformat.write(release, str(dest / f"{name}.ipynb"))
+
+
+def run_demo(workdir: Path, log=print) -> dict:
+    """Run the cycle in ``workdir`` (created); return the gradebook rows."""
+    from .grade import grade
+    from .release import release
+    from .report import export_csv, format_table, scores, write_feedback
+
+    t0 = time.perf_counter()
+    kit = kit_root()
+    workdir = Path(workdir)
+    if workdir.exists() and any(workdir.iterdir()):
+        raise UserError(f"{workdir} is not empty; the demo needs a fresh directory")
+    root = workdir / "course"
+    shutil.copytree(kit / "solutions" / DEMO_ASSIGNMENT, root / "solutions" / DEMO_ASSIGNMENT)
+    shutil.copy(kit / "nbgrader_config.py", root / "nbgrader_config.py")
+    course = Course(root)
+    log(f"1/5 course at {root}; new course secret at {course.new_secret()}")
+    log("2/5 release")
+    release(course, DEMO_ASSIGNMENT, log=lambda m: log("    " + m))
+    subs = workdir / "submissions"
+    for student, kind in [("ada", "full"), ("brook", "untouched"), ("cyd", "partial")]:
+        make_submission(course, DEMO_ASSIGNMENT, subs / student, kind)
+    log(f"3/5 sample submissions in {subs}: ada = full solution, brook = untouched release, "
+        "cyd = three planted mistakes")
+    log("4/5 grade")
+    grade(course, DEMO_ASSIGNMENT, subs)
+    rows = scores(course, DEMO_ASSIGNMENT)
+    log(format_table(rows, course.notebooks(DEMO_ASSIGNMENT)))
+    csv_path = export_csv(course, DEMO_ASSIGNMENT, root / "grades" / f"{DEMO_ASSIGNMENT}.csv")
+    pages = write_feedback(course, DEMO_ASSIGNMENT)
+    log(f"5/5 feedback: {len(pages)} pages under {root / 'feedback'}; grades CSV: {csv_path}")
+    log(f"demo finished in {time.perf_counter() - t0:.0f} s")
+    return {"rows": rows, "feedback": pages, "csv": csv_path, "course": course}
