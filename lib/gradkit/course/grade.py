@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,6 +124,10 @@ def grade(course: Course, assignment: str, submissions: Path, timeout: float | N
         }
         if timeout is not None:
             overrides["Execute"] = {"timeout": int(timeout)}
+        # IPC sockets with an absolute, private prefix: no TCP port collisions
+        # between concurrent graders, and no unencrypted-TCP warning.
+        (tmp / "ipc").mkdir()
+        overrides["KernelManager"] = {"transport": "ipc", "ip": str(tmp / "ipc" / "kernel")}
         for student, nbs in found.items():
             dest = staging / "submitted" / student / assignment
             dest.mkdir(parents=True)
@@ -139,7 +144,8 @@ def grade(course: Course, assignment: str, submissions: Path, timeout: float | N
             status[student] = {"status": "graded", "notebooks": problems}
         api = nbgrader_api(course, root=staging, **overrides)
         bar = tqdm(list(found), desc=f"grading {assignment}", unit="student", disable=not progress)
-        with _scrubbed_env():
+        with _scrubbed_env(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter; results are checked below
             cwd = os.getcwd()
             os.chdir(staging)
             try:

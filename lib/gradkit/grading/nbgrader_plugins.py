@@ -20,6 +20,7 @@ import asyncio
 import os
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbclient.util import run_sync
 from traitlets import Float, Unicode
 
 from .seeds import derive_token, inject
@@ -127,3 +128,7 @@ class GradkitExecute(Execute):
                 await self.kc.wait_for_ready(timeout=60)
                 await self._replay(cell_index)
         return result
+
+    # nbclient binds the synchronous wrapper to the base class's coroutine;
+    # rebind it so the override above is what runs.
+    execute_cell = run_sync(async_execute_cell)

@@ -1,0 +1,211 @@
+"""End to end: release a tiny course, grade a class of tricky submissions, read the results.
+
+One grading run covers every scenario (one student each) so the suite pays
+nbgrader's start-up once. Scores are read from the gradebook, not from text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_helpers import ASSIGNMENT, NOTEBOOK, make_course
+from gradkit.course.demo import make_submission
+from gradkit.course.grade import grade
+from gradkit.course.paths import Course
+from gradkit.course.release import release, release_problems
+from gradkit.course.report import scores, write_feedback
+
+pytestmark = pytest.mark.slow
+
+#: Per-cell timeout for these tests: long enough for the tiny checks (< 1 s),
+#: short enough to keep the two hanging submissions cheap.
+CELL_TIMEOUT = 6
+
+LOOP = "def least_squares(X, y):\n    while True:\n        pass\n"
+IGNORE_INTERRUPT_LOOP = (
+    "import signal\n"
+    "def least_squares(X, y):\n"
+    "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "    while True:\n"
+    "        pass\n"
+)
+DELEGATE = "from gradkit.linear import least_squares as _ls\ndef least_squares(X, y):\n    return _ls(X, y)\n"
+WARNS = (
+    "import warnings\n"
+    "def least_squares(X, y):\n"
+    "    warnings.warn('this is fine', RuntimeWarning)\n"
+    "    np.log(np.zeros(1))  # numpy's own divide-by-zero warning\n"
+    "    return np.linalg.solve(X.T @ X, X.T @ y)\n"
+)
+TAMPER = (
+    "import gradkit.grading, numpy\n"
+    "def least_squares(X, y):\n"
+    "    return np.zeros(X.shape[1])\n"
+    "gradkit.grading.check_least_squares = lambda *a, **k: 2.0\n"
+    "numpy.allclose = lambda *a, **k: True\n"
+)
+
+
+def _answer_cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _edit(path: Path, fn):
+    nb = nbformat.read(str(path), as_version=4)
+    fn(nb)
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("course"))
+    course = Course(root)
+    release(course, ASSIGNMENT, log=lambda m: None)
+    subs = tmp_path_factory.mktemp("submissions")
+    nbfile = f"{NOTEBOOK}.ipynb"
+    for student, kind in [("full", "full"), ("untouched", "untouched"), ("partial", "partial")]:
+        make_submission(course, ASSIGNMENT, subs / student, kind)
+    scenarios = {"loop": LOOP, "sigign": IGNORE_INTERRUPT_LOOP, "delegate": DELEGATE, "warns": WARNS,
+                 "tamper": TAMPER}
+    for student, source in scenarios.items():
+        make_submission(course, ASSIGNMENT, subs / student, "full")
+
+        def put(nb, source=source):
+            _answer_cell(nb, "least_squares").source = source
+        _edit(subs / student / nbfile, put)
+    make_submission(course, ASSIGNMENT, subs / "deleted", "full")
+    _edit(subs / "deleted" / nbfile, lambda nb: nb.cells.remove(_answer_cell(nb, "test_least_squares")))
+    make_submission(course, ASSIGNMENT, subs / "duplicated", "full")
+
+    def dup(nb):
+        cell = _answer_cell(nb, "test_least_squares")
+        copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+        copy.id = "duplicate-of-test"  # a fresh cell id, as Jupyter gives a pasted cell
+        nb.cells.insert(nb.cells.index(cell), copy)
+    _edit(subs / "duplicated" / nbfile, dup)
+    (subs / "corrupt").mkdir()
+    (subs / "corrupt" / nbfile).write_text('{"cells": [ this is not json')
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*") if p.is_file()}
+    status = grade(course, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False)
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*") if p.is_file()}
+    rows = {r["student"]: r for r in scores(course, ASSIGNMENT)}
+    return {"course": course, "status": status, "rows": rows, "before": before, "after": after}
+
+
+def _cell_scores(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.db_path}") as gb:
+        nb = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+        return {g.cell.name: (g.score, g.needs_manual_grade) for g in nb.grades}
+
+
+def test_full_solution_scores_full_marks(graded):
+    assert graded["rows"]["full"]["total"] == graded["rows"]["full"]["max"] == 4
+
+
+def test_untouched_release_scores_zero_on_every_test(graded):
+    cells = _cell_scores(graded["course"], "untouched")
+    assert cells and all(score == 0 for score, _ in cells.values())
+
+
+def test_wrong_functions_get_partial_credit(graded):
+    assert 0 < graded["rows"]["partial"]["total"] < graded["rows"]["partial"]["max"]
+
+
+def test_infinite_loop_costs_only_its_own_test(graded):
+    for student in ("loop", "sigign"):
+        cells = _cell_scores(graded["course"], student)
+        assert cells["test_least_squares"][0] == 0, student
+        assert cells["test_eval_numerical_gradient"][0] == 2, student
+
+
+def test_calling_the_reference_scores_zero(graded):
+    cells = _cell_scores(graded["course"], "delegate")
+    assert cells["test_least_squares"][0] == 0
+    assert cells["test_eval_numerical_gradient"][0] == 2
+    text = (graded["course"].root / "autograded" / "delegate" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text()
+    assert "ran gradkit.linear.least_squares (the reference)" in text
+
+
+def test_warnings_from_correct_code_keep_full_marks(graded):
+    assert graded["rows"]["warns"]["total"] == 4
+
+
+def test_tampering_does_not_gain_points(graded):
+    cells = _cell_scores(graded["course"], "tamper")
+    assert cells["test_least_squares"][0] == 0
+    text = (graded["course"].root / "autograded" / "tamper" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text()
+    assert "integrity" in text
+
+
+def test_deleted_test_cell_is_restored_and_scored(graded):
+    cells = _cell_scores(graded["course"], "deleted")
+    assert cells["test_least_squares"] == (2, False)  # restored, run, full marks; not "needs grading"
+
+
+def test_duplicated_graded_cell_does_not_stop_the_batch(graded):
+    assert graded["status"]["duplicated"]["status"] == "graded"
+    assert graded["rows"]["duplicated"]["total"] == 4
+
+
+def test_corrupt_notebook_is_reported_not_silently_zero(graded):
+    assert graded["status"]["corrupt"]["status"] == "could not be graded"
+    assert "not a valid notebook" in graded["rows"]["corrupt"]["problems"]
+    assert graded["rows"]["full"]["total"] == 4  # the others were graded
+
+
+def test_submitted_files_are_never_modified(graded):
+    assert graded["before"] == graded["after"]
+
+
+def test_feedback_shows_checks_but_no_hidden_code_inputs_or_tracebacks(graded):
+    pages = write_feedback(graded["course"], ASSIGNMENT)
+    page = next(p for p in pages if p.parts[-3] == "partial").read_text()
+    assert "FAIL" in page and "PASS" in page
+    for leak in ("BEGIN HIDDEN", "gradkit:hidden", "Traceback", "hidden = "):
+        assert leak not in page
+
+
+def test_release_is_leak_free(graded):
+    assert release_problems(graded["course"], ASSIGNMENT) == []
+
+
+def _gradkit(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "gradkit", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_self_check_exit_status(graded):
+    course = graded["course"]
+    stub = course.assignments_dir / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    res = _gradkit("check", str(stub), cwd=course.root)
+    assert res.returncode == 1, res.stdout + res.stderr
+    solved = course.root / "autograded" / "full" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    res = _gradkit("check", str(solved), cwd=course.root)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (("grade", "nope", "--submissions", "."), "unknown assignment 'nope'"),
+    (("grade", ASSIGNMENT, "--submissions", "/no/such/dir"), "not found"),
+    (("check", "/no/such.ipynb"), "not found"),
+    (("feedback", "nope"), "unknown assignment"),
+])
+def test_user_mistakes_get_one_line(graded, args, words):
+    res = _gradkit(*args, cwd=graded["course"].root)
+    assert res.returncode == 2
+    assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+def test_missing_secret_is_one_clear_line(tmp_path):
+    root = make_course(tmp_path / "c", secret=False)
+    res = _gradkit("grade", ASSIGNMENT, "--submissions", str(tmp_path), cwd=root)
+    assert res.returncode == 2 and "gradkit secret --new" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
