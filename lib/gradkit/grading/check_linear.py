@@ -9,22 +9,21 @@ It returns the points earned (see :mod:`gradkit.grading.checker`).
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .. import gradcheck, linear, losses
+from . import guard
 from .checker import Checker, close, describe_diff
 from .seeds import hidden_rng
 
 __all__ = [
-    "check_least_squares",
-    "check_ridge",
-    "check_logistic_regression_loss",
     "check_svm_loss_naive",
     "check_svm_loss_vectorized",
     "check_softmax_loss_naive",
     "check_softmax_loss_vectorized",
-    "check_eval_numerical_gradient",
 ]
 
 #: Agreement with the reference in float64. Different but correct orderings of
@@ -41,6 +40,7 @@ SELF_GRAD_TOL = 1e-5
 #: slower at the timing size, a reasonable vectorization within 1-3×.
 TIME_FACTOR = 10.0
 TIME_SLACK = 2e-3
+TIME_ATTEMPTS = 3
 #: The eval_numerical_gradient checker wants centred differences: their error
 #: on the test function is ~1e-10, a one-sided difference's ~1e-5.
 NUMGRAD_TOL = 1e-7
@@ -143,26 +143,47 @@ def _hidden_w_cases(ck, ref, rng):
             ck.record(check, ok, "loss or dW differs from the reference", "try small N and C yourself")
 
 
-def _best_time(fn, args, repeats=5):
-    best = float("inf")
-    for _ in range(repeats):
+def _timings(ref, student, args, repeats=7):
+    """Best-of-``repeats`` times of ``ref`` and ``student``, measured interleaved.
+
+    BLAS runs on one thread: with several, the reference's time on a busy
+    2-core machine swings by 50x and the ratio means nothing.
+    """
+    best_ref = best_student = float("inf")
+    with threadpool_limits(limits=1), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for _ in range(repeats):
+            best_ref, best_student = _time_pair(ref, student, args, best_ref, best_student)
+    return best_ref, best_student
+
+
+def _time_pair(ref, student, args, best_ref, best_student):
+    """One timed call of each, on fresh copies; returns the updated bests."""
+    times = []
+    for fn in (ref, student):
+        call_args = tuple(a.copy() for a in args[:3]) + args[3:]
         t0 = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best
+        fn(*call_args)
+        times.append(time.perf_counter() - t0)
+    return min(best_ref, times[0]), min(best_student, times[1])
 
 
 def _check_speed(ck, ref):
     W, X, y = _case_w(np.random.default_rng(3), 1000, 200, 10, scale=0.01)
     res = ck.call(W, X, y, 1e-3)
     if not res.ok:
-        ck.fail_call("vectorized: within 10× the reference's time", res)
+        ck.fail_call("vectorized: within 10x the reference's time", res)
         return
-    t_ref = _best_time(ref, (W, X, y, 1e-3))
-    t_student = _best_time(ck.func, (W.copy(), X.copy(), y.copy(), 1e-3))
-    ok = t_student <= TIME_FACTOR * t_ref + TIME_SLACK
+    # A loaded machine can slow single runs by 10-30 ms: re-measure before
+    # failing. A loop over examples never passes (it is 50-500x slower).
+    for _attempt in range(TIME_ATTEMPTS):
+        t_ref, t_student = _timings(ref, ck.func, (W, X, y, 1e-3))
+        ck.tampering = guard.verify()
+        ok = t_student <= TIME_FACTOR * t_ref + TIME_SLACK
+        if ok:
+            break
     ck.record(f"vectorized: {t_student * 1e3:.1f} ms vs reference {t_ref * 1e3:.1f} ms (N=1000, D=200)", ok,
-              f"{t_student / t_ref:.0f}× slower than the reference", "remove the Python loops: use matrix products")
+              f"{t_student / t_ref:.0f}x slower than the reference", "remove the Python loops: use matrix products")
 
 
 def check_svm_loss_naive(svm_loss_naive, points=3, hidden=None, allow_reference=False) -> float:

@@ -9,6 +9,7 @@ flagged as delegation.
 
 from __future__ import annotations
 
+import dis
 import sys
 import threading
 import types
@@ -30,9 +31,32 @@ def code_objects(func) -> list[types.CodeType]:
     return found
 
 
+# Instructions that depend on how (not what) the code was compiled.
+_SKIP_OPS = {"CACHE", "PRECALL", "NOP", "RESUME", "EXTENDED_ARG", "PUSH_NULL", "KW_NAMES", "COPY_FREE_VARS",
+             "MAKE_CELL", "RETURN_GENERATOR"}
+_SAME_OP = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL", "CALL_FUNCTION": "CALL"}
+
+
 def _fingerprint(code: types.CodeType):
-    consts = tuple(_fingerprint(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts)
-    return (code.co_code, consts, code.co_names)
+    """What the code does, independent of where it was compiled.
+
+    Opcodes with their names and constants, without the docstring, the
+    jump offsets, or the cache/method-call details that differ between a
+    module and an ``exec`` of the same source.
+    """
+    items = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _SKIP_OPS:
+            continue
+        op = _SAME_OP.get(ins.opname, ins.opname)
+        if isinstance(ins.argval, types.CodeType):
+            arg = _fingerprint(ins.argval)
+        elif ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs or op.startswith("CALL"):
+            arg = None
+        else:
+            arg = repr(ins.argval)
+        items.append((op, arg))
+    return tuple(items)
 
 
 class Watch:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
 import numpy as np
 
@@ -26,7 +27,7 @@ _INSTRUCTOR_TOKEN = "instructor"
 
 def derive_token(secret: bytes, assignment: str, notebook: str, student: str) -> str:
     """HMAC-SHA256 of ``assignment/notebook/student`` under ``secret`` (hex, 32 chars)."""
-    msg = f"{assignment}/{notebook}/{student}".encode()
+    msg = json.dumps([assignment, notebook, student]).encode()  # unambiguous, unlike "a/b/c"
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
 
 
@@ -41,7 +42,7 @@ def hidden_rng(hidden, check_name: str) -> np.random.Generator | None:
     """The Generator for ``check_name``'s hidden cases, or None when ``hidden`` is None."""
     if hidden is None:
         return None
-    if not isinstance(hidden, str) or not hidden.startswith(PLACEHOLDER):
+    if not isinstance(hidden, str) or not (hidden == PLACEHOLDER or hidden.startswith(PLACEHOLDER + ":")):
         raise ValueError(f"hidden must be None or the grader's token string; got {hidden!r}")
     token = hidden[len(PLACEHOLDER) + 1 :] or _INSTRUCTOR_TOKEN
     digest = hashlib.sha256(f"{token}/{check_name}".encode()).digest()
