@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/gradkit demo
+	$(VENV)/bin/gradkit demo --dir demo-output
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("demo", help="release, grade and give feedback on three sample submissions")
-    s.add_argument("--dir", help="keep the demo course in this (new or empty) directory")
+    s.add_argument("--dir", help="keep the demo course in this directory (new, empty, or an earlier demo's)")
     s.set_defaults(func=cmd_demo)
     return p
 

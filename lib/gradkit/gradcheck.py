@@ -65,6 +65,19 @@ def _writable(x, where: str) -> np.ndarray:
     return x
 
 
+def _centred_difference(f, x: np.ndarray, ix: tuple, h: float) -> float:
+    """(f(x + h·e_ix) − f(x − h·e_ix)) / 2h, perturbing x in place and restoring it exactly."""
+    old = x[ix].copy()
+    try:
+        x[ix] = old + h
+        fxph = float(f(x))
+        x[ix] = old - h
+        fxmh = float(f(x))
+    finally:
+        x[ix] = old
+    return (fxph - fxmh) / (2 * h)
+
+
 def eval_numerical_gradient(
     f: Callable[[np.ndarray], float], x, h: float = DEFAULT_H, verbose: bool = False
 ) -> np.ndarray:
@@ -79,15 +92,7 @@ def eval_numerical_gradient(
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         ix = it.multi_index
-        old = x[ix].copy()
-        try:
-            x[ix] = old + h
-            fxph = float(f(x))
-            x[ix] = old - h
-            fxmh = float(f(x))
-        finally:
-            x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
+        grad[ix] = _centred_difference(f, x, ix, h)
         if verbose:
             print(ix, grad[ix])
     return grad
@@ -152,15 +157,7 @@ def grad_check_sparse(
     errors = np.empty(num_checks)
     for k in range(num_checks):
         ix = tuple(int(rng.integers(n)) for n in x.shape)
-        old = x[ix].copy()
-        try:
-            x[ix] = old + h
-            fxph = float(f(x))
-            x[ix] = old - h
-            fxmh = float(f(x))
-        finally:
-            x[ix] = old
-        numeric = (fxph - fxmh) / (2 * h)
+        numeric = _centred_difference(f, x, ix, h)
         analytic = analytic_grad[ix]
         errors[k] = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
         if verbose:

@@ -19,6 +19,7 @@ from .paths import Course, UserError
 __all__ = ["make_submission", "run_demo", "kit_root", "WRONG_FUNCTIONS"]
 
 DEMO_ASSIGNMENT = "01_linear_models"
+DEMO_MARKER = ".gradkit-demo"
 
 # Planted mistakes for the "partial" sample: a missing 1/N in dW, an inverted
 # matrix instead of a solve, a one-sided numeric gradient.
@@ -93,9 +94,13 @@ def run_demo(workdir: Path, log=print) -> dict:
 
     t0 = time.perf_counter()
     kit = kit_root()
-    workdir = Path(workdir)
+    workdir = Path(workdir).resolve()
     if workdir.exists() and any(workdir.iterdir()):
-        raise UserError(f"{workdir} is not empty; the demo needs a fresh directory")
+        if not (workdir / DEMO_MARKER).is_file():
+            raise UserError(f"{workdir} is not empty and was not made by `gradkit demo`; pick a new directory")
+        shutil.rmtree(workdir)  # an earlier demo's output, safe to replace
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / DEMO_MARKER).write_text("made by `gradkit demo`; the next demo run replaces this folder\n")
     root = workdir / "course"
     shutil.copytree(kit / "solutions" / DEMO_ASSIGNMENT, root / "solutions" / DEMO_ASSIGNMENT)
     shutil.copy(kit / "nbgrader_config.py", root / "nbgrader_config.py")

@@ -1,0 +1,26 @@
+"""The demo, i.e. the whole instructor cycle on the real assignment 01."""
+
+import pytest
+
+from gradkit.course.demo import run_demo
+from gradkit.course.paths import UserError
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_scores_full_zero_and_partial(tmp_path):
+    result = run_demo(tmp_path / "demo", log=lambda m: None)
+    rows = {r["student"]: r for r in result["rows"]}
+    assert rows["ada"]["total"] == rows["ada"]["max"] > 0
+    assert rows["brook"]["total"] == 0
+    assert 0 < rows["cyd"]["total"] < rows["cyd"]["max"]
+    assert all(r["status"] == "graded" for r in rows.values())
+    assert len(result["feedback"]) == 3 * len(result["course"].notebooks("01_linear_models"))
+    assert result["csv"].read_text().startswith("student,")
+
+
+def test_demo_never_overwrites_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    with pytest.raises(UserError, match="not made by `gradkit demo`"):
+        run_demo(tmp_path, log=lambda m: None)
+    assert (tmp_path / "mine.txt").read_text() == "precious"
