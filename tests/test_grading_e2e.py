@@ -44,6 +44,19 @@ WARNS = (
     "    np.log(np.zeros(1))  # numpy's own divide-by-zero warning\n"
     "    return np.linalg.solve(X.T @ X, X.T @ y)\n"
 )
+# Succeeds only if neither the course (solutions/, the secret) nor its path is
+# reachable from the grading kernel.
+SNOOP = (
+    "import os\n"
+    "def least_squares(X, y):\n"
+    "    for up in range(1, 8):\n"
+    "        base = os.path.join(*(['..'] * up))\n"
+    "        if os.path.exists(os.path.join(base, 'solutions')) or os.path.exists(os.path.join(base, '.gradkit')):\n"
+    "            return np.zeros(X.shape[1])\n"
+    "    if any(COURSE_ROOT in v for v in os.environ.values()) or COURSE_ROOT in os.getcwd():\n"
+    "        return np.zeros(X.shape[1])\n"
+    "    return np.linalg.solve(X.T @ X, X.T @ y)\n"
+)
 TAMPER = (
     "import gradkit.grading, numpy\n"
     "def least_squares(X, y):\n"
@@ -73,7 +86,7 @@ def graded(tmp_path_factory):
     for student, kind in [("full", "full"), ("untouched", "untouched"), ("partial", "partial")]:
         make_submission(course, ASSIGNMENT, subs / student, kind)
     scenarios = {"loop": LOOP, "sigign": IGNORE_INTERRUPT_LOOP, "delegate": DELEGATE, "warns": WARNS,
-                 "tamper": TAMPER}
+                 "tamper": TAMPER, "snoop": f"COURSE_ROOT = {str(root)!r}\n" + SNOOP}
     for student, source in scenarios.items():
         make_submission(course, ASSIGNMENT, subs / student, "full")
 
@@ -162,6 +175,10 @@ def test_corrupt_notebook_is_reported_not_silently_zero(graded):
     assert graded["rows"]["full"]["total"] == 4  # the others were graded
 
 
+def test_student_code_cannot_reach_the_course_or_its_secret(graded):
+    assert graded["rows"]["snoop"]["total"] == 4
+
+
 def test_submitted_files_are_never_modified(graded):
     assert graded["before"] == graded["after"]
 
@@ -209,3 +226,31 @@ def test_missing_secret_is_one_clear_line(tmp_path):
     res = _gradkit("grade", ASSIGNMENT, "--submissions", str(tmp_path), cwd=root)
     assert res.returncode == 2 and "gradkit secret --new" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_lms_zip_of_flat_files_is_graded(tmp_path):
+    import zipfile
+
+    root = make_course(tmp_path / "c")
+    course = Course(root)
+    release(course, ASSIGNMENT, log=lambda m: None)
+    make_submission(course, ASSIGNMENT, tmp_path / "s" / "x", "full")
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(tmp_path / "s" / "x" / f"{NOTEBOOK}.ipynb", f"lovelace_1234_5678_{NOTEBOOK}.ipynb")
+    status = grade(course, ASSIGNMENT, archive, timeout=CELL_TIMEOUT, progress=False)
+    assert status["lovelace"]["status"] == "graded"
+    assert scores(course, ASSIGNMENT)[0]["total"] == 4
+
+
+def test_commands_work_without_an_activated_venv(tmp_path):
+    """nbgrader runs `alembic` by name; gradkit must not rely on the venv's bin being on PATH."""
+    import sqlite3
+
+    root = make_course(tmp_path / "c")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-m", "gradkit", "release"], cwd=root, env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert db.execute("select count(*) from alembic_version").fetchone()[0] == 1
