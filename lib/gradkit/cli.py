@@ -102,6 +102,17 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .train_demo import train_digits_demo
+
+    res = train_digits_demo(Path(args.out), seed=args.seed, quick=args.quick)
+    print(f"FullyConnectedNet on the embedded digits: train {res['train_acc']:.3f}, "
+          f"val {res['val_acc']:.3f} (best epoch), {res['final_val_acc']:.3f} (last epoch), "
+          f"{res['epochs']} epochs in {res['seconds']:.1f} s")
+    print(f"loss and accuracy curves: {res['plot']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gradkit", description="gradkit course tools")
     p.add_argument("--course", help="course directory (default: the one containing the current directory)")
@@ -136,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=30)
     s.add_argument("-v", "--verbose", action="store_true", help="show passing checks too")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("train", help="train the reference FullyConnectedNet on the embedded digits, save its curves")
+    s.add_argument("--out", default="demo-output", help="folder for digits_training.png (default: demo-output)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quick", action="store_true", help="5 epochs instead of 30")
+    s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("demo", help="release, grade and give feedback on three sample submissions")
     s.add_argument("--dir", help="keep the demo course in this directory (new, empty, or an earlier demo's)")
