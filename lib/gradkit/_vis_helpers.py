@@ -1,0 +1,86 @@
+"""Plot plumbing shared by :mod:`gradkit.vis` (private).
+
+Panel layout on given or new axes, per-class colours, per-image rescaling and
+grid evaluation. Nothing here changes matplotlib's global state.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+
+
+def panels(n: int, axes, where: str, ncols: int | None = None, size: float = 3.0):
+    """Return ``(fig, [ax, ...])``: the ``n`` axes given, or a new grid of ``n`` axes."""
+    if axes is not None:
+        flat = [axes] if isinstance(axes, Axes) else list(np.ravel(axes))
+        if len(flat) != n:
+            raise ValueError(f"{where}: axes must hold {n} Axes (one per panel); got {len(flat)}")
+        return flat[0].figure, flat
+    ncols = max(1, min(n, ncols or n))
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    flat = list(grid.ravel())
+    for extra in flat[n:]:
+        extra.remove()
+    return fig, flat[:n]
+
+
+def class_colors(num_classes: int) -> ListedColormap:
+    """One distinct colour per class (tab10, tab20, then evenly spaced hues)."""
+    for name, size in (("tab10", 10), ("tab20", 20)):
+        if num_classes <= size:
+            return ListedColormap(matplotlib.colormaps[name].colors[:num_classes])
+    return ListedColormap(matplotlib.colormaps["hsv"](np.linspace(0, 1, num_classes, endpoint=False)))
+
+
+def rescale01(images: np.ndarray) -> np.ndarray:
+    """Min-max rescale each image (first axis) to [0, 1]; a constant image becomes 0.5."""
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    lo, hi = flat.min(axis=1, keepdims=True), flat.max(axis=1, keepdims=True)
+    span = hi - lo
+    out = np.where(span > 0, (flat - lo) / np.where(span > 0, span, 1.0), 0.5)
+    return out.reshape(images.shape)
+
+
+def check_image_shape(image_shape, where: str) -> tuple:
+    shape = tuple(int(s) for s in image_shape)
+    if not (len(shape) == 2 or (len(shape) == 3 and shape[2] == 3)) or min(shape) < 1:
+        raise ValueError(f"{where}: image_shape must be (H, W) or (H, W, 3); got {shape}")
+    return shape
+
+
+def draw_images(axs, images, titles, rescale: bool) -> None:
+    shown = rescale01(images) if rescale else images
+    for ax, img, title in zip(axs, shown, titles):
+        kw = {"cmap": "gray"} if img.ndim == 2 else {}
+        if rescale:
+            kw.update(vmin=0.0, vmax=1.0)
+        ax.imshow(img, interpolation="nearest", **kw)
+        ax.set_axis_off()
+        if title is not None:
+            ax.set_title(str(title), fontsize=9)
+
+
+def grid_values(f: Callable, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """Evaluate ``f`` on grid points: all at once on (M, 2) if it can, else point by point."""
+    pts = np.column_stack([xx.ravel(), yy.ravel()])
+    try:
+        z = np.asarray(f(pts), dtype=np.float64)
+        if z.shape == (len(pts),):
+            return z.reshape(xx.shape)
+    except Exception:  # noqa: BLE001 - f written for a single (2,) point
+        pass
+    return np.array([float(f(p)) for p in pts]).reshape(xx.shape)
+
+
+def check_limits(name: str, lim, where: str) -> tuple:
+    lim = tuple(float(v) for v in np.ravel(lim))
+    if len(lim) != 2 or not lim[0] < lim[1]:
+        raise ValueError(f"{where}: {name} must be (low, high) with low < high; got {lim}")
+    return lim
