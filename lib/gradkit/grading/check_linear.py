@@ -90,6 +90,7 @@ def _check_w_loss(ck: Checker, ref, hidden, vectorized: bool):
     rng = np.random.default_rng(231)
     W, X, y = _case_w(rng, 6, 5, 3, scale=0.5)
     res = _pair(ck, "runs on a small case (N=6, D=5, C=3)", W, X, y, 0.0, weight=5.0)
+    dw_ok = False
     if res is not None:
         loss, dW = res.value
         ref_loss, ref_dW = ref(W, X, y, 0.0)
@@ -97,7 +98,8 @@ def _check_w_loss(ck: Checker, ref, hidden, vectorized: bool):
                   f"dW has shape {np.shape(dW)}, W has {W.shape}", "dW needs one entry per entry of W")
         ck.record("loss matches the reference (reg=0)", close(loss, ref_loss, VALUE_RTOL, VALUE_ATOL),
                   describe_diff(loss, ref_loss), "average the per-example losses over N")
-        ck.record("dW matches the reference (reg=0)", close(dW, ref_dW, VALUE_RTOL, VALUE_ATOL),
+        dw_ok = close(dW, ref_dW, VALUE_RTOL, VALUE_ATOL)
+        ck.record("dW matches the reference (reg=0)", dw_ok,
                   describe_diff(dW, ref_dW), "check the 1/N and which columns get +x and -x")
         ck.record("inputs are not modified", not res.mutated, "W, X or y changed during the call",
                   "work on new arrays instead of writing into the inputs")
@@ -107,6 +109,7 @@ def _check_w_loss(ck: Checker, ref, hidden, vectorized: bool):
         ck.record("dW agrees with the numeric gradient of your own loss", err < SELF_GRAD_TOL,
                   f"relative error {err:.1e} (want < {SELF_GRAD_TOL:.0e})",
                   "your loss and your gradient disagree; differentiate the loss you wrote")
+    reg_hint = "add reg * W to dW" if res is not None and dw_ok else "fix dW at reg=0 first"
     check = "regularization 0.5*reg*sum(W**2) in loss and dW (reg=0.3)"
     res = _pair(ck, check, W, X, y, 0.3)
     if res is not None:
@@ -116,7 +119,7 @@ def _check_w_loss(ck: Checker, ref, hidden, vectorized: bool):
                       "add 0.5 * reg * np.sum(W * W) to the loss")
         else:
             ck.record(check, close(res.value[1], ref_dW, VALUE_RTOL, VALUE_ATOL),
-                      "dW: " + describe_diff(res.value[1], ref_dW), "add reg * W to dW")
+                      "dW: " + describe_diff(res.value[1], ref_dW), reg_hint)
     check = "stable for scores of magnitude 1e4"
     Wb, Xb, yb = _case_w(np.random.default_rng(7), 4, 3, 4, scale=3e3)
     res = _pair(ck, check, Wb, Xb, yb, 0.0)
