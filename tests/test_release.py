@@ -1,0 +1,91 @@
+"""The committed student release: in sync with solutions/, leak-free, and every stub fails every test."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradkit.course.check import check_notebook
+from gradkit.course.paths import Course
+from gradkit.course.release import release, release_problems
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE = Course(REPO)
+ASSIGNMENTS = COURSE.assignments()
+
+
+def test_course_has_assignments():
+    assert "01_linear_models" in ASSIGNMENTS
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """Release every assignment into a copy of the course; the checkout is not touched."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    shutil.copytree(REPO / "solutions", root / "solutions")
+    course = Course(root)
+    release(course, log=lambda m: None)
+    return course
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_in_sync_byte_for_byte(regenerated, assignment):
+    for nb in COURSE.notebooks(assignment):
+        committed = COURSE.assignments_dir / assignment / f"{nb}.ipynb"
+        fresh = regenerated.assignments_dir / assignment / f"{nb}.ipynb"
+        assert committed.is_file(), f"{committed} missing: run `gradkit release {assignment}` and commit"
+        assert committed.read_bytes() == fresh.read_bytes(), (
+            f"{committed} is out of date: run `gradkit release {assignment}` and commit assignments/"
+        )
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_leaks_nothing(assignment):
+    assert release_problems(COURSE, assignment) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_helper_file_beside_the_solutions(assignment):
+    """nbgrader would copy any such file into releases and grading folders."""
+    extra = [p.name for p in (COURSE.solutions / assignment).iterdir() if p.suffix != ".ipynb"]
+    assert extra == []
+
+
+def _release_notebooks():
+    return [(a, nb) for a in ASSIGNMENTS for nb in COURSE.notebooks(a)]
+
+
+@pytest.mark.parametrize("assignment, notebook", _release_notebooks())
+def test_every_stub_fails_every_test(assignment, notebook):
+    path = COURSE.assignments_dir / assignment / f"{notebook}.ipynb"
+    rows = check_notebook(path, timeout=60)
+    assert rows, "no test cells"
+    passing = [r["grade_id"] for r in rows if r["score"] > 0]
+    assert passing == [], f"stubs earn points in {passing}"
+    # the student's self-check says so through its exit status
+    res = subprocess.run([sys.executable, "-m", "gradkit", "check", str(path)], capture_output=True, text=True)
+    assert res.returncode == 1, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("assignment, notebook", _release_notebooks())
+def test_test_cells_score_what_their_metadata_says(assignment, notebook):
+    """A checker's points= must equal the cell's nbgrader points, or the partial credit is off."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(str(COURSE.solutions / assignment / f"{notebook}.ipynb"), as_version=4)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests
+    for cell in tests:
+        meta = cell.metadata["nbgrader"]
+        found = re.findall(r"points=(\d+(?:\.\d+)?)", cell.source)
+        assert found and float(found[-1]) == float(meta["points"]), meta["grade_id"]
+        assert meta["locked"] and 'hidden = "gradkit:hidden"' in cell.source, meta["grade_id"]
