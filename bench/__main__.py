@@ -1,4 +1,4 @@
-"""Run every benchmark and print one table: `python -m bench [--quick]`."""
+"""Run every benchmark and print one table: `python -m bench [--quick]` from the repository root."""
 
 from __future__ import annotations
 
@@ -6,31 +6,50 @@ import argparse
 import os
 import platform
 
-# PyTorch's OpenMP workers spin after each op and starve numpy's BLAS threads
-# on a 2-core machine; let them sleep (must be set before torch is imported).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import numpy as np
 
 from . import gradcheck_bench, losses, train_step
+from .common import load_average
+
+COLUMNS = ("benchmark", "measured", "result", "goal", "met")
+
+
+def environment() -> str:
+    try:
+        import torch
+
+        torch_info = f"torch {torch.__version__} ({torch.get_num_threads()} threads by default)"
+    except ImportError:
+        torch_info = "torch not installed (pip install torch==2.13.0 for the comparison)"
+    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"numpy {np.__version__} ({train_step.numpy_blas_threads()} BLAS threads), "
+            f"{torch_info}")
+
+
+def print_table(rows: list[dict]) -> None:
+    cells = [{c: ("" if r[c] is None else "yes" if r[c] is True else "NO" if r[c] is False
+                  else str(r[c])) for c in COLUMNS} for r in rows]
+    widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in COLUMNS}
+    print("  ".join(c.ljust(widths[c]) for c in COLUMNS).rstrip())
+    print("  ".join("-" * widths[c] for c in COLUMNS))
+    for r in cells:
+        print("  ".join(r[c].ljust(widths[c]) for c in COLUMNS).rstrip())
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="small sizes and few repeats: a smoke run")
+    p.add_argument("--quick", action="store_true",
+                   help="few repeats and a smaller gradient-check net: a smoke run, not figures")
     args = p.parse_args(argv)
-    print(f"gradkit benchmarks on {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"gradkit benchmarks{' (--quick: smoke run)' if args.quick else ''}")
+    print(environment())
+    print(f"load average before: {load_average()}")
     rows = []
     for mod in (losses, train_step, gradcheck_bench):
         rows += mod.run(quick=args.quick)
-    cols = ["benchmark", "measured", "result", "goal"]
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-    line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) for c in cols)  # noqa: E731
-    print(line({c: c for c in cols}) + "  met")
-    print("  ".join("-" * widths[c] for c in cols) + "  ---")
-    for r in rows:
-        met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
-        print(line(r) + "  " + met)
+    print_table(rows)
+    print(f"load average after: {load_average()} (timings are best of several repeats; "
+          f"other work on the machine slows the medians)")
     return 0
 
 
