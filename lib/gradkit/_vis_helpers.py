@@ -36,7 +36,8 @@ def class_colors(num_classes: int) -> ListedColormap:
     for name, size in (("tab10", 10), ("tab20", 20)):
         if num_classes <= size:
             return ListedColormap(matplotlib.colormaps[name].colors[:num_classes])
-    return ListedColormap(matplotlib.colormaps["hsv"](np.linspace(0, 1, num_classes, endpoint=False)))
+    hues = np.linspace(0, 1, num_classes, endpoint=False)
+    return ListedColormap(matplotlib.colormaps["hsv"](hues))
 
 
 def rescale01(images: np.ndarray) -> np.ndarray:

@@ -207,7 +207,8 @@ def plot_decision_regions(predict_fn: Callable, X, y, resolution: int = 200, *, 
     y_arr = check_labels(y_arr, len(X), C, where)
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = margin * np.where(hi > lo, hi - lo, 1.0)
-    gx, gy = np.linspace(lo[0] - pad[0], hi[0] + pad[0], res), np.linspace(lo[1] - pad[1], hi[1] + pad[1], res)
+    gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], res)
+    gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], res)
     xx, yy = np.meshgrid(gx, gy)
     out = np.asarray(predict_fn(np.column_stack([xx.ravel(), yy.ravel()])))
     if out.ndim == 2 and out.shape[0] == res * res:
@@ -224,7 +225,8 @@ def plot_decision_regions(predict_fn: Callable, X, y, resolution: int = 200, *, 
     cmap = class_colors(C)
     fig, (ax,) = panels(1, ax, where, size=4.5)
     ax.imshow(labels.reshape(res, res), origin="lower", extent=(gx[0], gx[-1], gy[0], gy[-1]),
-              cmap=cmap, vmin=-0.5, vmax=C - 0.5, alpha=0.35, interpolation="nearest", aspect="auto")
+              cmap=cmap, vmin=-0.5, vmax=C - 0.5, alpha=0.35, interpolation="nearest",
+              aspect="auto")
     ax.scatter(X[:, 0], X[:, 1], c=y_arr, cmap=cmap, vmin=-0.5, vmax=C - 0.5, s=14,
                edgecolors="k", linewidths=0.4)
     ax.set(xlim=(gx[0], gx[-1]), ylim=(gy[0], gy[-1]))
