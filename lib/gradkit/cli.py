@@ -42,15 +42,25 @@ def cmd_grade(args) -> int:
     from .course.report import export_csv, format_table, scores
 
     course = _course(args)
-    status = grade(course, args.assignment, Path(args.submissions), timeout=args.timeout,
-                   progress=not args.no_progress)
+    status = grade(
+        course,
+        args.assignment,
+        Path(args.submissions),
+        timeout=args.timeout,
+        progress=not args.no_progress,
+    )
     rows = scores(course, args.assignment)
     print(format_table(rows, course.notebooks(args.assignment)))
-    csv_path = export_csv(course, args.assignment, course.root / "grades" / f"{args.assignment}.csv")
+    csv_path = export_csv(
+        course, args.assignment, course.root / "grades" / f"{args.assignment}.csv"
+    )
     print(f"grades written to {csv_path}")
     failed = [s for s, info in status.items() if info["status"] != "graded"]
     for s in failed:
-        print(f"{s}: {status[s]['status']}: {'; '.join(status[s]['notebooks'].values())}", file=sys.stderr)
+        print(
+            f"{s}: {status[s]['status']}: {'; '.join(status[s]['notebooks'].values())}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -59,7 +69,9 @@ def cmd_export(args) -> int:
 
     course = _course(args)
     out = Path(args.output) if args.output else course.root / "grades" / f"{args.assignment}.csv"
-    print(f"grades written to {export_csv(course, course.require_assignment(args.assignment), out)}")
+    print(
+        f"grades written to {export_csv(course, course.require_assignment(args.assignment), out)}"
+    )
     return 0
 
 
@@ -106,30 +118,43 @@ def cmd_train(args) -> int:
     from .train_demo import train_digits_demo
 
     res = train_digits_demo(Path(args.out), seed=args.seed, quick=args.quick)
-    print(f"FullyConnectedNet on the embedded digits: train {res['train_acc']:.3f}, "
-          f"val {res['val_acc']:.3f} (best epoch), {res['final_val_acc']:.3f} (last epoch), "
-          f"{res['epochs']} epochs in {res['seconds']:.1f} s")
+    print(
+        f"FullyConnectedNet on the embedded digits: train {res['train_acc']:.3f}, "
+        f"val {res['val_acc']:.3f} (best epoch), {res['final_val_acc']:.3f} (last epoch), "
+        f"{res['epochs']} epochs in {res['seconds']:.1f} s"
+    )
     print(f"loss and accuracy curves: {res['plot']}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gradkit", description="gradkit course tools")
-    p.add_argument("--course", help="course directory (default: the one containing the current directory)")
+    p.add_argument(
+        "--course", help="course directory (default: the one containing the current directory)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("release", help="generate assignments/ from solutions/ (nbgrader)")
     s.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     s.set_defaults(func=cmd_release)
 
-    s = sub.add_parser("secret", help="show, or create with --new, the course secret for hidden tests")
+    s = sub.add_parser(
+        "secret", help="show, or create with --new, the course secret for hidden tests"
+    )
     s.add_argument("--new", action="store_true")
     s.set_defaults(func=cmd_secret)
 
     s = sub.add_parser("grade", help="autograde submissions into the gradebook")
     s.add_argument("assignment")
-    s.add_argument("--submissions", required=True, help="folder with one sub-folder per student, or an LMS zip")
-    s.add_argument("--timeout", type=float, default=None, help="seconds per cell (default from nbgrader_config.py)")
+    s.add_argument(
+        "--submissions", required=True, help="folder with one sub-folder per student, or an LMS zip"
+    )
+    s.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per cell (default from nbgrader_config.py)",
+    )
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_grade)
 
@@ -142,20 +167,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("check", help="self-check a notebook the way the autograder will (exit 1 on failure)")
+    s = sub.add_parser(
+        "check", help="self-check a notebook the way the autograder will (exit 1 on failure)"
+    )
     s.add_argument("notebook")
     s.add_argument("--timeout", type=float, default=30)
     s.add_argument("-v", "--verbose", action="store_true", help="show passing checks too")
     s.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("train", help="train the reference FullyConnectedNet on the embedded digits, save its curves")
-    s.add_argument("--out", default="demo-output", help="folder for digits_training.png (default: demo-output)")
+    s = sub.add_parser(
+        "train",
+        help="train the reference FullyConnectedNet on the embedded digits, save its curves",
+    )
+    s.add_argument(
+        "--out", default="demo-output", help="folder for digits_training.png (default: demo-output)"
+    )
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--quick", action="store_true", help="5 epochs instead of 30")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("demo", help="release, grade and give feedback on three sample submissions")
-    s.add_argument("--dir", help="keep the demo course in this directory (new, empty, or an earlier demo's)")
+    s.add_argument(
+        "--dir", help="keep the demo course in this directory (new, empty, or an earlier demo's)"
+    )
     s.set_defaults(func=cmd_demo)
     return p
 

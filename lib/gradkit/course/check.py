@@ -25,10 +25,9 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
     """Run ``path`` and return one row per test cell: grade_id, score, max_points, lines."""
     ensure_tools_on_path()
     from nbgrader.preprocessors import IgnorePattern
-    from nbgrader.utils import determine_grade
 
     from ..grading.nbgrader_plugins import GradkitExecute
-    from .report import CHECK_LINE
+    from .report import cell_report
 
     path = Path(path)
     if not path.is_file():
@@ -36,30 +35,41 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:
-        raise UserError(f"{path} is not a readable notebook: {str(exc).splitlines()[0][:150]}") from None
-    tests = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-    if not tests:
+        raise UserError(
+            f"{path} is not a readable notebook: {str(exc).splitlines()[0][:150]}"
+        ) from None
+    if not _test_cells(nb):
         raise UserError(f"{path} has no test cells (is it a gradkit assignment notebook?)")
     with tempfile.TemporaryDirectory(prefix="gradkit-check-") as tmp:
         for sibling in path.parent.iterdir():  # data files the notebook may read
-            if sibling.is_file() and sibling.suffix != ".ipynb" and sibling.stat().st_size < 50_000_000:
+            if (
+                sibling.is_file()
+                and sibling.suffix != ".ipynb"
+                and sibling.stat().st_size < 50_000_000
+            ):
                 shutil.copy(sibling, tmp)
-        ep = GradkitExecute(timeout=int(timeout), interrupt_on_timeout=True, raise_on_iopub_timeout=False)
+        ep = GradkitExecute(
+            timeout=int(timeout), interrupt_on_timeout=True, raise_on_iopub_timeout=False
+        )
         resources = {"metadata": {"path": tmp}, "nbgrader": {}}
         nb, resources = ep.preprocess(nb, resources)
         IgnorePattern(enabled=True, pattern=r"\w*Warning: ").preprocess(nb, resources)
     rows = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade"):
-            continue
-        score, max_points = determine_grade(cell)
-        lines = []
-        for out in cell.outputs:
-            if out.output_type == "stream" and out.name == "stdout":
-                lines += [ln for ln in out.text.splitlines() if CHECK_LINE.match(ln)]
-            elif out.output_type == "error" and out.ename != "GradingFailure":
-                lines.append(f"ERROR  {out.ename}: {str(out.evalue).splitlines()[0][:200] if out.evalue else ''}")
-        rows.append({"grade_id": meta.get("grade_id", "?"), "score": float(score or 0),
-                     "max_points": float(max_points), "lines": lines})
+    for cell in _test_cells(nb):
+        score, max_points, lines = cell_report(cell)
+        rows.append(
+            {
+                "grade_id": cell.metadata["nbgrader"].get("grade_id", "?"),
+                "score": score,
+                "max_points": max_points,
+                "lines": lines,
+            }
+        )
     return rows
+
+
+def _test_cells(nb) -> list:
+    """The notebook's test cells (code cells nbgrader grades)."""
+    return [
+        c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    ]

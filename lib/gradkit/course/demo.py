@@ -24,7 +24,7 @@ DEMO_MARKER = ".gradkit-demo"
 # Planted mistakes for the "partial" sample: a missing 1/N in dW, an inverted
 # matrix instead of a solve, a one-sided numeric gradient.
 WRONG_FUNCTIONS = {
-    "svm_loss_vectorized": '''def svm_loss_vectorized(W, X, y, reg):
+    "svm_loss_vectorized": """def svm_loss_vectorized(W, X, y, reg):
     N = X.shape[0]
     scores = X @ W
     correct = scores[np.arange(N), y][:, None]
@@ -35,11 +35,11 @@ WRONG_FUNCTIONS = {
     mask[np.arange(N), y] = -mask.sum(axis=1)
     dW = X.T @ mask + reg * W  # forgot to divide by N
     return loss, dW
-''',
-    "least_squares": '''def least_squares(X, y):
+""",
+    "least_squares": """def least_squares(X, y):
     return np.linalg.inv(X.T @ X) @ X.T @ y
-''',
-    "eval_numerical_gradient": '''def eval_numerical_gradient(f, x, h=1e-5):
+""",
+    "eval_numerical_gradient": """def eval_numerical_gradient(f, x, h=1e-5):
     grad = np.zeros_like(x, dtype=float)
     fx = f(x)
     for ix in np.ndindex(x.shape):
@@ -48,7 +48,7 @@ WRONG_FUNCTIONS = {
         grad[ix] = (f(x) - fx) / h
         x[ix] = old
     return grad
-''',
+""",
 }
 
 
@@ -58,8 +58,10 @@ def kit_root() -> Path:
     for d in here.parents:
         if (d / "solutions").is_dir() and (d / "nbgrader_config.py").is_file():
             return d
-    raise UserError("the demo needs gradkit's course files (solutions/, nbgrader_config.py); "
-                    "run it from a checkout of the gradkit repository (pip install -e .)")
+    raise UserError(
+        "the demo needs gradkit's course files (solutions/, nbgrader_config.py); "
+        "run it from a checkout of the gradkit repository (pip install -e .)"
+    )
 
 
 def _strip_solution(source: str) -> str:
@@ -70,11 +72,18 @@ def make_submission(course: Course, assignment: str, dest: Path, kind: str) -> N
     """Write a sample submission: kind 'full', 'untouched' or 'partial'."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in course.notebooks(assignment):
-        release = nbformat.read(str(course.assignments_dir / assignment / f"{name}.ipynb"), as_version=4)
+        release = nbformat.read(
+            str(course.assignments_dir / assignment / f"{name}.ipynb"), as_version=4
+        )
         if kind != "untouched":
-            source = nbformat.read(str(course.solutions / assignment / f"{name}.ipynb"), as_version=4)
-            answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-                       if c.metadata.get("nbgrader", {}).get("solution")}
+            source = nbformat.read(
+                str(course.solutions / assignment / f"{name}.ipynb"), as_version=4
+            )
+            answers = {
+                c.metadata["nbgrader"]["grade_id"]: c.source
+                for c in source.cells
+                if c.metadata.get("nbgrader", {}).get("solution")
+            }
             for cell in release.cells:
                 gid = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
@@ -97,10 +106,14 @@ def run_demo(workdir: Path, log=print) -> dict:
     workdir = Path(workdir).resolve()
     if workdir.exists() and any(workdir.iterdir()):
         if not (workdir / DEMO_MARKER).is_file():
-            raise UserError(f"{workdir} is not empty and was not made by `gradkit demo`; pick a new directory")
+            raise UserError(
+                f"{workdir} is not empty and was not made by `gradkit demo`; pick a new directory"
+            )
         shutil.rmtree(workdir)  # an earlier demo's output, safe to replace
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / DEMO_MARKER).write_text("made by `gradkit demo`; the next demo run replaces this folder\n")
+    (workdir / DEMO_MARKER).write_text(
+        "made by `gradkit demo`; the next demo run replaces this folder\n"
+    )
     root = workdir / "course"
     shutil.copytree(kit / "solutions" / DEMO_ASSIGNMENT, root / "solutions" / DEMO_ASSIGNMENT)
     shutil.copy(kit / "nbgrader_config.py", root / "nbgrader_config.py")
@@ -111,8 +124,10 @@ def run_demo(workdir: Path, log=print) -> dict:
     subs = workdir / "submissions"
     for student, kind in [("ada", "full"), ("brook", "untouched"), ("cyd", "partial")]:
         make_submission(course, DEMO_ASSIGNMENT, subs / student, kind)
-    log(f"3/5 sample submissions in {subs}: ada = full solution, brook = untouched release, "
-        "cyd = three planted mistakes")
+    log(
+        f"3/5 sample submissions in {subs}: ada = full solution, brook = untouched release, "
+        "cyd = three planted mistakes"
+    )
     log("4/5 grade")
     grade(course, DEMO_ASSIGNMENT, subs)
     rows = scores(course, DEMO_ASSIGNMENT)

@@ -41,7 +41,9 @@ def collect_submissions(source: Path, assignment: str, notebooks: list[str], wor
     """
     source = Path(source)
     if not source.exists():
-        raise UserError(f"submissions {source} not found; pass a folder with one sub-folder per student, or a zip")
+        raise UserError(
+            f"submissions {source} not found; pass a folder with one sub-folder per student, or a zip"
+        )
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise UserError(f"{source} is neither a folder nor a zip file")
@@ -64,19 +66,25 @@ def collect_submissions(source: Path, assignment: str, notebooks: list[str], wor
         nbs = {p.stem: p for p in base.glob("*.ipynb") if p.stem in notebooks}
         found[sdir.name] = nbs
     if not found:
-        raise UserError(f"no student folders in {source}; expected {source}/<student>/<notebook>.ipynb")
+        raise UserError(
+            f"no student folders in {source}; expected {source}/<student>/<notebook>.ipynb"
+        )
     return found
 
 
 def _collect_flat(files, notebooks):
     found: dict = {}
     for p in sorted(files):
-        match = next((n for n in sorted(notebooks, key=len, reverse=True) if p.stem.endswith(n)), None)
+        match = next(
+            (n for n in sorted(notebooks, key=len, reverse=True) if p.stem.endswith(n)), None
+        )
         student = p.stem.split("_", 1)[0]
         if match and _student_ok(student):
             found.setdefault(student, {})[match] = p
     if not found:
-        raise UserError(f"no file in the zip ends with a notebook name of the assignment ({', '.join(notebooks)})")
+        raise UserError(
+            f"no file in the zip ends with a notebook name of the assignment ({', '.join(notebooks)})"
+        )
     return found
 
 
@@ -99,8 +107,13 @@ def _scrubbed_env():
         os.environ.update(saved)
 
 
-def grade(course: Course, assignment: str, submissions: Path, timeout: float | None = None,
-          progress: bool = True) -> dict:
+def grade(
+    course: Course,
+    assignment: str,
+    submissions: Path,
+    timeout: float | None = None,
+    progress: bool = True,
+) -> dict:
     """Autograde every submission; return {student: {"status", "notebooks": {nb: problem}}}.
 
     Submitted files are only read. Results: ``gradebook.db``, ``autograded/`` and
@@ -112,7 +125,9 @@ def grade(course: Course, assignment: str, submissions: Path, timeout: float | N
     secret = course.require_secret()
     notebooks = course.notebooks(assignment)
     if not course.db_path.is_file() or not (course.assignments_dir / assignment).is_dir():
-        raise UserError(f"{assignment} was never released here; run `gradkit release {assignment}` first")
+        raise UserError(
+            f"{assignment} was never released here; run `gradkit release {assignment}` first"
+        )
     status: dict = {}
     with tempfile.TemporaryDirectory(prefix="gradkit-grade-") as tmp:
         tmp = Path(tmp)
@@ -145,7 +160,9 @@ def grade(course: Course, assignment: str, submissions: Path, timeout: float | N
         api = nbgrader_api(course, root=staging, **overrides)
         bar = tqdm(list(found), desc=f"grading {assignment}", unit="student", disable=not progress)
         with _scrubbed_env(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter; results are checked below
+            warnings.simplefilter(
+                "ignore"
+            )  # nbgrader's SQLAlchemy chatter; results are checked below
             cwd = os.getcwd()
             os.chdir(staging)
             try:
@@ -156,9 +173,13 @@ def grade(course: Course, assignment: str, submissions: Path, timeout: float | N
                         continue
                     result = api.autograde(assignment, student, force=True, create=True)
                     if not result.get("success"):
-                        lines = (result.get("error") or result.get("log") or "").strip().splitlines()
+                        lines = (
+                            (result.get("error") or result.get("log") or "").strip().splitlines()
+                        )
                         status[student]["status"] = "could not be graded"
-                        status[student]["notebooks"]["*"] = lines[-1][:200] if lines else "nbgrader failed"
+                        status[student]["notebooks"]["*"] = (
+                            lines[-1][:200] if lines else "nbgrader failed"
+                        )
             finally:
                 os.chdir(cwd)
         for student in found:
@@ -169,9 +190,13 @@ def grade(course: Course, assignment: str, submissions: Path, timeout: float | N
                     shutil.rmtree(dst)
                 shutil.copytree(src, dst)
     for info in status.values():
-        if info["status"] == "graded" and any("not a valid notebook" in v for v in info["notebooks"].values()):
+        if info["status"] == "graded" and any(
+            "not a valid notebook" in v for v in info["notebooks"].values()
+        ):
             info["status"] = "partly graded"
     course.state.mkdir(parents=True, exist_ok=True)
     (course.state / "status").mkdir(exist_ok=True)
-    (course.state / "status" / f"{assignment}.json").write_text(json.dumps(status, indent=1, sort_keys=True))
+    (course.state / "status" / f"{assignment}.json").write_text(
+        json.dumps(status, indent=1, sort_keys=True)
+    )
     return status

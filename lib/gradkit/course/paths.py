@@ -28,7 +28,9 @@ class Course:
     def assignments(self) -> list[str]:
         if not self.solutions.is_dir():
             return []
-        return sorted(p.name for p in self.solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+        return sorted(
+            p.name for p in self.solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))
+        )
 
     def require_assignment(self, name: str) -> str:
         known = self.assignments()
@@ -60,7 +62,9 @@ class Course:
     def new_secret(self) -> Path:
         path = self.secret_file
         if path.exists():
-            raise UserError(f"{path} already exists; delete it first if you really want a new secret")
+            raise UserError(
+                f"{path} already exists; delete it first if you really want a new secret"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32) + "\n")
         path.chmod(0o600)
@@ -72,7 +76,9 @@ class Course:
 
         cfg_file = self.root / "nbgrader_config.py"
         if not cfg_file.is_file():
-            raise UserError(f"{self.root} has no nbgrader_config.py; run gradkit inside a course directory")
+            raise UserError(
+                f"{self.root} has no nbgrader_config.py; run gradkit inside a course directory"
+            )
         cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         cfg.CourseDirectory.root = str(self.root)
         cfg.CourseDirectory.db_url = f"sqlite:///{self.db_path}"

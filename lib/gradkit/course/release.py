@@ -9,7 +9,12 @@ from .paths import Course, UserError, ensure_tools_on_path
 
 __all__ = ["release", "release_problems", "nbgrader_api"]
 
-_SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+_SOLUTION_MARKERS = (
+    "### BEGIN SOLUTION",
+    "### END SOLUTION",
+    "### BEGIN HIDDEN TESTS",
+    "### END HIDDEN TESTS",
+)
 
 
 def nbgrader_api(course: Course, root: Path | None = None, **overrides):
@@ -39,7 +44,9 @@ def release(course: Course, assignment: str | None = None, log=print) -> list[st
         result = api.generate_assignment(name, force=True, create=True)
         if not result.get("success"):
             detail = (result.get("error") or result.get("log") or "").strip().splitlines()
-            raise UserError(f"nbgrader could not release {name}: {detail[-1] if detail else 'unknown error'}")
+            raise UserError(
+                f"nbgrader could not release {name}: {detail[-1] if detail else 'unknown error'}"
+            )
         problems = release_problems(course, name)
         if problems:
             raise UserError(f"release of {name} is unsafe: {problems[0]}")

@@ -12,7 +12,7 @@ import nbformat
 
 from .paths import Course, UserError
 
-__all__ = ["scores", "format_table", "export_csv", "write_feedback", "CHECK_LINE"]
+__all__ = ["scores", "format_table", "export_csv", "cell_report", "write_feedback", "CHECK_LINE"]
 
 #: Lines a checker prints; feedback shows only these (never student prints,
 #: which could echo hidden inputs, and never tracebacks).
@@ -30,12 +30,18 @@ def scores(course: Course, assignment: str) -> list[dict]:
 
     status = _status(course, assignment)
     if not status:
-        raise UserError(f"{assignment} has not been graded yet; run `gradkit grade {assignment} --submissions DIR`")
+        raise UserError(
+            f"{assignment} has not been graded yet; run `gradkit grade {assignment} --submissions DIR`"
+        )
     rows = []
     with Gradebook(f"sqlite:///{course.db_path}") as gb:
         for student in sorted(status):
             info = status[student]
-            row = {"student": student, "status": info["status"], "problems": "; ".join(info["notebooks"].values())}
+            row = {
+                "student": student,
+                "status": info["status"],
+                "problems": "; ".join(info["notebooks"].values()),
+            }
             total = max_total = 0.0
             for nb in course.notebooks(assignment):
                 try:
@@ -55,8 +61,13 @@ def scores(course: Course, assignment: str) -> list[dict]:
 
 def format_table(rows: list[dict], notebooks: list[str]) -> str:
     cols = ["student", *notebooks, "total", "max", "status"]
-    table = [[str(r.get(c, "")) if not isinstance(r.get(c), float) else f"{r[c]:g}" for c in cols] for r in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) if table else len(c) for i, c in enumerate(cols)]
+    table = [
+        [str(r.get(c, "")) if not isinstance(r.get(c), float) else f"{r[c]:g}" for c in cols]
+        for r in rows
+    ]
+    widths = [
+        max(len(c), *(len(t[i]) for t in table)) if table else len(c) for i, c in enumerate(cols)
+    ]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(t, widths)) for t in table]
@@ -74,8 +85,13 @@ def export_csv(course: Course, assignment: str, path: Path) -> Path:
     return path
 
 
-def _cell_report(cell) -> tuple[str, list[str]]:
-    """(points text, lines) for one autograded test cell."""
+def cell_report(cell) -> tuple[float, float, list[str]]:
+    """(points earned, points possible, lines) for one executed test cell.
+
+    Points follow nbgrader's own rule; lines are the checker's PASS/FAIL and
+    summary lines plus a one-line ``ERROR`` for an exception the checker did
+    not raise itself (never a traceback, never other printed text).
+    """
     from nbgrader.utils import determine_grade
 
     score, max_points = determine_grade(cell)
@@ -83,11 +99,37 @@ def _cell_report(cell) -> tuple[str, list[str]]:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stdout":
             lines += [ln for ln in out["text"].splitlines() if CHECK_LINE.match(ln)]
-        elif out.get("output_type") == "error":
-            if out.get("ename") == "GradingFailure":
-                continue
-            lines.append(f"ERROR  {out.get('ename')}: {str(out.get('evalue', '')).splitlines()[0][:200] if out.get('evalue') else ''}")
-    return f"{score if score is not None else 0:g} / {max_points:g}", lines
+        elif out.get("output_type") == "error" and out.get("ename") != "GradingFailure":
+            evalue = str(out.get("evalue") or "")
+            lines.append(
+                f"ERROR  {out.get('ename')}: {evalue.splitlines()[0][:200] if evalue else ''}"
+            )
+    return float(score or 0), float(max_points), lines
+
+
+def _notebook_feedback(problem: str | None, path: Path) -> list[str]:
+    """HTML fragments for one student's notebook: a reason it was not graded, or its tests."""
+    if problem:
+        return [f"<p class='fail'>Could not be graded: {html.escape(problem)}</p>"]
+    if not path.is_file():
+        return ["<p class='fail'>Could not be graded: no autograded notebook (see the instructor).</p>"]
+    body = []
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        score, max_points, lines = cell_report(cell)
+        items = "".join(f"<li class='{_line_class(ln)}'>{html.escape(ln)}</li>" for ln in lines)
+        grade_id = html.escape(meta.get("grade_id", "?"))
+        body.append(f"<h2>{grade_id} — {score:g} / {max_points:g} points</h2><ul>{items}</ul>")
+    return body
+
+
+def _line_class(line: str) -> str:
+    if line.startswith("PASS"):
+        return "pass"
+    return "fail" if line.startswith(("FAIL", "ERROR")) else "sum"
 
 
 def write_feedback(course: Course, assignment: str) -> list[Path]:
@@ -99,25 +141,11 @@ def write_feedback(course: Course, assignment: str) -> list[Path]:
     for student, info in sorted(status.items()):
         for nb_name in course.notebooks(assignment):
             path = course.root / "autograded" / student / assignment / f"{nb_name}.ipynb"
-            body = []
-            if nb_name in info["notebooks"]:
-                body.append(f"<p class='fail'>Could not be graded: {html.escape(info['notebooks'][nb_name])}</p>")
-            elif not path.is_file():
-                body.append("<p class='fail'>Could not be graded: no autograded notebook (see the instructor).</p>")
-            else:
-                nb = nbformat.read(str(path), as_version=4)
-                for cell in nb.cells:
-                    meta = cell.metadata.get("nbgrader", {})
-                    if cell.cell_type != "code" or not meta.get("grade"):
-                        continue
-                    pts, lines = _cell_report(cell)
-                    items = "".join(
-                        f"<li class='{'pass' if ln.startswith('PASS') else 'fail' if ln[:4] in ('FAIL', 'ERRO') else 'sum'}'>"
-                        f"{html.escape(ln)}</li>" for ln in lines)
-                    body.append(f"<h2>{html.escape(meta.get('grade_id', '?'))} — {pts} points</h2><ul>{items}</ul>")
+            body = _notebook_feedback(info["notebooks"].get(nb_name), path)
+            title = html.escape(f"{assignment} / {nb_name} — {student}")
             out = course.root / "feedback" / student / assignment / f"{nb_name}.html"
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(_PAGE.format(title=html.escape(f"{assignment} / {nb_name} — {student}"), body="\n".join(body)))
+            out.write_text(_PAGE.format(title=title, body="\n".join(body)))
             written.append(out)
     return written
 

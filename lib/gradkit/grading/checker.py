@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,17 +38,21 @@ class CallResult:
     value: object = None
     error: str = ""
     delegated: str | None = None
-    mutated: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    mutated: bool = False
 
 
 def _deep_equal(a, b) -> bool:
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and bool(
-            np.array_equal(a, b, equal_nan=True)
+        return (
+            isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(np.array_equal(a, b, equal_nan=True))
         )
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+        return (
+            isinstance(b, dict) and a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+        )
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b))
     return True
@@ -82,15 +87,23 @@ def describe_diff(got, expected) -> str:
         return f"expected {float(e):.6g}, got {float(g):.6g}"
     err = np.abs(g - e)
     i = np.unravel_index(int(np.argmax(err)), err.shape)
-    return (
-        f"largest difference at index {tuple(int(k) for k in i)}: expected {e[i]:.6g}, got {g[i]:.6g}"
-    )
+    return f"largest difference at index {tuple(int(k) for k in i)}: expected {e[i]:.6g}, got {g[i]:.6g}"
+
+
+@contextmanager
+def _quiet():
+    """Run student code with its warnings captured, so correct code never writes to stderr."""
+    with warnings.catch_warnings(record=True), np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        yield
 
 
 class Checker:
     """Collects the sub-checks of one graded function."""
 
-    def __init__(self, name: str, func, points: float, forbidden: dict, allow_reference: bool = False):
+    def __init__(
+        self, name: str, func, points: float, forbidden: dict, allow_reference: bool = False
+    ):
         self.name = name
         self.func = func
         self.points = float(points)
@@ -99,7 +112,7 @@ class Checker:
         self.forbidden = {} if allow_reference else forbidden
         self.results: list[tuple[str, float, bool, str]] = []
         self.delegated: str | None = None
-        self.tampering = guard.verify()
+        guard.verify()  # tampering in earlier cells is undone before anything runs
         if not callable(func):
             raise GradingFailure(
                 f"{name}: expected a function, got {type(func).__name__}; "
@@ -112,45 +125,40 @@ class Checker:
         args_before = copy.deepcopy((args, kwargs))
         call_args, call_kwargs = copy.deepcopy((args, kwargs))
         watch = Watch(self.forbidden)
-        caught = []
         try:
-            with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
-                warnings.simplefilter("always")
-                with watch:
-                    value = self.func(*call_args, **call_kwargs)
+            with _quiet(), watch:
+                value = self.func(*call_args, **call_kwargs)
         except NotImplementedError:
-            return self._after(CallResult(False, error="not implemented yet (NotImplementedError)"), watch)
+            res = CallResult(False, error="not implemented yet (NotImplementedError)")
         except Exception as exc:  # the student's bug: report it, keep grading
             msg = str(exc).splitlines()[0] if str(exc) else ""
-            return self._after(CallResult(False, error=f"raised {type(exc).__name__}: {msg}"[:200]), watch)
-        res = CallResult(True, value=value, warnings=[str(w.message)[:80] for w in caught])
-        if not _deep_equal(args_before, (call_args, call_kwargs)):
-            res.mutated = ["an input argument"]
-        return self._after(res, watch)
+            res = CallResult(False, error=f"raised {type(exc).__name__}: {msg}"[:200])
+        else:
+            res = CallResult(
+                True, value=value, mutated=not _deep_equal(args_before, (call_args, call_kwargs))
+            )
+        if watch.hit is not None:
+            res.delegated = watch.hit
+            self.delegated = self.delegated or watch.hit
+        guard.verify()  # undo and record anything the call rebound
+        return res
 
     def observe(self, funcs: dict, *args, **kwargs) -> str | None:
         """Call the student's function; return the name of the first of ``funcs`` it ran."""
         watch = Watch(funcs)
         call_args, call_kwargs = copy.deepcopy((args, kwargs))
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                with watch:
-                    self.func(*call_args, **call_kwargs)
+            with _quiet(), watch:
+                self.func(*call_args, **call_kwargs)
         except Exception:
             pass
-        self.tampering = guard.verify()
+        guard.verify()
         return watch.hit
 
-    def _after(self, res: CallResult, watch: Watch) -> CallResult:
-        if watch.hit is not None:
-            res.delegated = watch.hit
-            self.delegated = self.delegated or watch.hit
-        self.tampering = guard.verify()
-        return res
-
     # -- recording -------------------------------------------------------
-    def record(self, check: str, passed: bool, detail: str = "", hint: str = "", weight: float = 1.0):
+    def record(
+        self, check: str, passed: bool, detail: str = "", hint: str = "", weight: float = 1.0
+    ):
         """Record one sub-check and print its line."""
         if passed and self.delegated:
             passed, detail = False, f"your function ran {self.delegated} (the reference)"
@@ -165,7 +173,11 @@ class Checker:
 
     def fail_call(self, check: str, res: CallResult, weight: float = 1.0) -> None:
         """Record a sub-check that failed because the call itself failed."""
-        hint = "implement the function" if "NotImplementedError" in res.error else "run the cell's code on a small example"
+        hint = (
+            "implement the function"
+            if "NotImplementedError" in res.error
+            else "run the cell's code on a small example"
+        )
         self.record(check, False, f"your function {res.error}", hint, weight)
 
     # -- scoring ---------------------------------------------------------
@@ -185,8 +197,14 @@ class Checker:
         if self.delegated:
             earned_w = 0.0
         score = round(self.points * earned_w / total, 4) if total else 0.0
-        n_pass = sum(1 for _, _, p, _ in self.results if p) if not (tampering or self.delegated) else 0
-        print(f"{self.name}: {n_pass}/{len(self.results)} checks passed, {score:g}/{self.points:g} points")
+        n_pass = (
+            sum(1 for _, _, p, _ in self.results if p) if not (tampering or self.delegated) else 0
+        )
+        print(
+            f"{self.name}: {n_pass}/{len(self.results)} checks passed, {score:g}/{self.points:g} points"
+        )
         if score <= 0:
-            raise GradingFailure(f"{self.name}: no check passed (0/{self.points:g} points); see the lines above")
+            raise GradingFailure(
+                f"{self.name}: no check passed (0/{self.points:g} points); see the lines above"
+            )
         return score

@@ -32,8 +32,18 @@ def code_objects(func) -> list[types.CodeType]:
 
 
 # Instructions that depend on how (not what) the code was compiled.
-_SKIP_OPS = {"CACHE", "PRECALL", "NOP", "RESUME", "EXTENDED_ARG", "PUSH_NULL", "KW_NAMES", "COPY_FREE_VARS",
-             "MAKE_CELL", "RETURN_GENERATOR"}
+_SKIP_OPS = {
+    "CACHE",
+    "PRECALL",
+    "NOP",
+    "RESUME",
+    "EXTENDED_ARG",
+    "PUSH_NULL",
+    "KW_NAMES",
+    "COPY_FREE_VARS",
+    "MAKE_CELL",
+    "RETURN_GENERATOR",
+}
 _SAME_OP = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL", "CALL_FUNCTION": "CALL"}
 
 

@@ -46,9 +46,35 @@ _WATCHED_MODULES = [
 # Builtins the checkers call (the whole builtins module changes legitimately
 # while IPython runs a cell, so only these are watched).
 _WATCHED_BUILTINS = [
-    "abs", "all", "any", "bool", "callable", "dict", "float", "getattr", "hasattr", "id",
-    "int", "isinstance", "issubclass", "len", "list", "max", "min", "print", "range",
-    "repr", "round", "set", "sorted", "str", "sum", "tuple", "type", "zip", "__import__",
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "callable",
+    "dict",
+    "float",
+    "getattr",
+    "hasattr",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "len",
+    "list",
+    "max",
+    "min",
+    "print",
+    "range",
+    "repr",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "type",
+    "zip",
+    "__import__",
 ]
 
 _snapshot: dict | None = None
@@ -59,29 +85,32 @@ def _grading_modules() -> list[str]:
     return sorted(name for name in sys.modules if name.startswith("gradkit.grading"))
 
 
+def _record(snap: dict, name: str, mod) -> None:
+    """Add module ``name`` to the snapshot: its attributes and, for gradkit, its functions' code."""
+    snap["modules"][name] = (mod, dict(vars(mod)))
+    if name.startswith("gradkit"):
+        for obj in vars(mod).values():
+            if isinstance(obj, types.FunctionType) and obj.__module__.startswith("gradkit"):
+                snap["functions"].setdefault(
+                    id(obj), (obj, obj.__code__, obj.__defaults__, obj.__kwdefaults__)
+                )
+
+
 def snapshot() -> None:
     """Record the objects to protect (called once, at import)."""
     global _snapshot
-    modules = {}
-    for name in _WATCHED_MODULES + _grading_modules():
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:  # an optional module that is not installed
-            continue
-        modules[name] = (mod, dict(vars(mod)))
-    functions = {}
-    for name, (mod, attrs) in modules.items():
-        if not name.startswith("gradkit"):
-            continue
-        for obj in attrs.values():
-            if isinstance(obj, types.FunctionType) and obj.__module__.startswith("gradkit"):
-                functions[id(obj)] = (obj, obj.__code__, obj.__defaults__, obj.__kwdefaults__)
-    _snapshot = {
-        "modules": modules,
-        "functions": functions,
+    snap = {
+        "modules": {},
+        "functions": {},
         "builtins": {k: getattr(builtins, k) for k in _WATCHED_BUILTINS},
         "sys": {k: getattr(sys, k) for k in ("setprofile", "settrace", "getprofile")},
     }
+    for name in _WATCHED_MODULES + _grading_modules():
+        try:
+            _record(snap, name, importlib.import_module(name))
+        except ImportError:  # an optional module that is not installed
+            continue
+    _snapshot = snap
 
 
 def _check_and_restore() -> list[str]:
@@ -99,7 +128,11 @@ def _check_and_restore() -> list[str]:
                 changes.append(f"{name}.{attr} was rebound")
                 setattr(mod, attr, obj)
     for obj, code, defaults, kwdefaults in snap["functions"].values():
-        if obj.__code__ is not code or obj.__defaults__ is not defaults or obj.__kwdefaults__ is not kwdefaults:
+        if (
+            obj.__code__ is not code
+            or obj.__defaults__ is not defaults
+            or obj.__kwdefaults__ is not kwdefaults
+        ):
             changes.append(f"the code of {obj.__module__}.{obj.__qualname__} was replaced")
             obj.__code__, obj.__defaults__, obj.__kwdefaults__ = code, defaults, kwdefaults
     for attr, obj in snap["builtins"].items():
@@ -126,13 +159,7 @@ def verify() -> list[str]:
     # The checkers' own modules may have been imported after the snapshot.
     for name in _grading_modules():
         if name not in _snapshot["modules"]:
-            mod = sys.modules[name]
-            _snapshot["modules"][name] = (mod, dict(vars(mod)))
-            for obj in vars(mod).values():
-                if isinstance(obj, types.FunctionType) and obj.__module__.startswith("gradkit"):
-                    _snapshot["functions"].setdefault(
-                        id(obj), (obj, obj.__code__, obj.__defaults__, obj.__kwdefaults__)
-                    )
+            _record(_snapshot, name, sys.modules[name])
     for change in _check_and_restore():
         if change not in _tampered:
             _tampered.append(change)

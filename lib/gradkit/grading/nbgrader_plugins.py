@@ -47,7 +47,9 @@ class DropEmptyNbgraderMetadata(NbGraderPreprocessor):
 class InjectHiddenSeeds(NbGraderPreprocessor):
     """Give each student's hidden test cases their own seed."""
 
-    secret_file = Unicode("", help="Path of the course secret (never inside the graded folders).").tag(config=True)
+    secret_file = Unicode(
+        "", help="Path of the course secret (never inside the graded folders)."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         if not self.secret_file or not os.path.isfile(self.secret_file):
@@ -59,7 +61,10 @@ class InjectHiddenSeeds(NbGraderPreprocessor):
             secret = fh.read().strip()
         meta = resources.get("nbgrader", {})
         self._token = derive_token(
-            secret, str(meta.get("assignment", "")), str(meta.get("notebook", "")), str(meta.get("student", ""))
+            secret,
+            str(meta.get("assignment", "")),
+            str(meta.get("notebook", "")),
+            str(meta.get("student", "")),
         )
         return super().preprocess(nb, resources)
 
@@ -73,9 +78,9 @@ class InjectHiddenSeeds(NbGraderPreprocessor):
 class GradkitExecute(Execute):
     """Execute with the tamper guard and recovery from cells that ignore interrupts."""
 
-    probe_timeout = Float(5.0, help="Seconds an interrupted kernel gets to answer before it is restarted.").tag(
-        config=True
-    )
+    probe_timeout = Float(
+        5.0, help="Seconds an interrupted kernel gets to answer before it is restarted."
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,14 +93,15 @@ class GradkitExecute(Execute):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
-    async def _responsive(self) -> bool:
-        msg_id = self.kc.execute("pass", silent=True, store_history=False)
+    async def _run_quietly(self, source: str, timeout: float) -> bool:
+        """Execute ``source`` without recording output; True if the kernel replied in time."""
+        msg_id = self.kc.execute(source, silent=True, store_history=False)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.probe_timeout
+        deadline = loop.time() + timeout
         while loop.time() < deadline:
             try:
                 msg = await self.kc.shell_channel.get_msg(timeout=max(0.1, deadline - loop.time()))
-            except Exception:  # queue.Empty from the channel
+            except Exception:  # queue.Empty: no reply before the deadline
                 return False
             if msg["parent_header"].get("msg_id") == msg_id:
                 return True
@@ -104,26 +110,18 @@ class GradkitExecute(Execute):
     async def _replay(self, upto: int) -> None:
         """Re-run the cells before ``upto`` (except timed-out ones) in the restarted kernel."""
         for i, cell in enumerate(self.nb.cells[:upto]):
-            if cell.cell_type != "code" or i in self._skip or not cell.source.strip():
-                continue
-            msg_id = self.kc.execute(cell.source, silent=True, store_history=False)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + (self.timeout or 30)
-            while loop.time() < deadline:
-                try:
-                    msg = await self.kc.shell_channel.get_msg(timeout=max(0.1, deadline - loop.time()))
-                except Exception:
-                    break
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    break
+            if cell.cell_type == "code" and i not in self._skip and cell.source.strip():
+                await self._run_quietly(cell.source, self.timeout or 30)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         self._timed_out = False
         result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._timed_out:
             self._skip.add(cell_index)
-            if not await self._responsive():
-                self.log.warning("kernel ignored the interrupt; restarting it and replaying earlier cells")
+            if not await self._run_quietly("pass", self.probe_timeout):
+                self.log.warning(
+                    "kernel ignored the interrupt; restarting it and replaying earlier cells"
+                )
                 await self.km.restart_kernel(now=True)
                 await self.kc.wait_for_ready(timeout=60)
                 await self._replay(cell_index)

@@ -34,7 +34,9 @@ def derive_token(secret: bytes, assignment: str, notebook: str, student: str) ->
 def inject(source: str, token: str) -> str:
     """Replace the placeholder string literal in a cell's source with the student's token."""
     for quote in ('"', "'"):
-        source = source.replace(f"{quote}{PLACEHOLDER}{quote}", f"{quote}{PLACEHOLDER}:{token}{quote}")
+        source = source.replace(
+            f"{quote}{PLACEHOLDER}{quote}", f"{quote}{PLACEHOLDER}:{token}{quote}"
+        )
     return source
 
 
@@ -42,7 +44,9 @@ def hidden_rng(hidden, check_name: str) -> np.random.Generator | None:
     """The Generator for ``check_name``'s hidden cases, or None when ``hidden`` is None."""
     if hidden is None:
         return None
-    if not isinstance(hidden, str) or not (hidden == PLACEHOLDER or hidden.startswith(PLACEHOLDER + ":")):
+    if not isinstance(hidden, str) or not (
+        hidden == PLACEHOLDER or hidden.startswith(PLACEHOLDER + ":")
+    ):
         raise ValueError(f"hidden must be None or the grader's token string; got {hidden!r}")
     token = hidden[len(PLACEHOLDER) + 1 :] or _INSTRUCTOR_TOKEN
     digest = hashlib.sha256(f"{token}/{check_name}".encode()).digest()
