@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._validation import as_array, check_ndim, check_probability, check_same_shape, check_shape
+from ._validation import as_array, check_ndim, check_probability, check_shape
 
 __all__ = [
     "vanilla_dropout_forward",

@@ -18,6 +18,8 @@ Taught in assignment 01.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from ._validation import as_array, check_labels, check_ndim, check_positive, check_shape, get_rng
@@ -177,14 +179,14 @@ def _count(name: str, value, minimum: int, where: str) -> int:
     return int(value)
 
 
-class LinearClassifier:
+class LinearClassifier(ABC):
     """A linear classifier ``scores = X @ W`` trained by minibatch SGD.
 
     ``X`` must already carry the bias column (:func:`gradkit.linear.add_bias_column`),
     so the bias is the last row of ``W``. ``W`` is public: it is created at the
     first :meth:`train` call as ``0.001 · randn(D, C)`` from the instance's
     generator (``np.random.default_rng(seed)``), and every later call continues
-    from it. Subclasses define :meth:`loss`.
+    from it. It is abstract: subclasses define :meth:`loss`.
 
     Shapes: X (N, D) with the bias column, y (N,) -> W (D, C).
     Taught in assignment 01.
@@ -254,14 +256,12 @@ class LinearClassifier:
                     f"to match the trained W with {self.W.shape[0]} rows")
         return np.argmax(X @ self.W, axis=1)
 
+    @abstractmethod
     def loss(self, X_batch, y_batch, reg):
         """Loss and gradient on a minibatch; defined by each subclass.
 
         Shapes: X_batch (B, D), y_batch (B,) -> loss float, dW (D, C).
         """
-        raise NotImplementedError(
-            f"{type(self).__name__}.loss: subclass LinearClassifier and return (loss, dW)"
-        )
 
 
 class LinearSVM(LinearClassifier):

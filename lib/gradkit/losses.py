@@ -191,6 +191,14 @@ def sigmoid_cross_entropy_loss(x, y01):
     return float(loss), dx
 
 
+def _residual(x, y, where: str):
+    """Validated prediction error ``δ = x − y`` (in x's dtype) and the batch size N."""
+    x = _scores(x, where, ndim=(1, 2))
+    y = as_array("y", y, where)
+    check_same_shape("x", x, "y", y, where)
+    return x - y.astype(x.dtype, copy=False), x.shape[0]
+
+
 def l2_regression_loss(x, y):
     """Squared-error regression loss, half the squared L2 norm per example, averaged over N.
 
@@ -199,12 +207,7 @@ def l2_regression_loss(x, y):
     Shapes: x (N, K) predictions (or (N,)), y the same shape -> loss float, dx (same as x).
     Taught in assignment 04.
     """
-    where = "l2_regression_loss"
-    x = _scores(x, where, ndim=(1, 2))
-    y = as_array("y", y, where)
-    check_same_shape("x", x, "y", y, where)
-    n = x.shape[0]
-    delta = x - y.astype(x.dtype, copy=False)
+    delta, n = _residual(x, y, "l2_regression_loss")
     loss = 0.5 * np.sum(delta * delta) / n
     return float(loss), delta / n
 
@@ -217,11 +220,6 @@ def l1_regression_loss(x, y):
     Shapes: x (N, K) predictions (or (N,)), y the same shape -> loss float, dx (same as x).
     Taught in assignment 04.
     """
-    where = "l1_regression_loss"
-    x = _scores(x, where, ndim=(1, 2))
-    y = as_array("y", y, where)
-    check_same_shape("x", x, "y", y, where)
-    n = x.shape[0]
-    delta = x - y.astype(x.dtype, copy=False)
+    delta, n = _residual(x, y, "l1_regression_loss")
     loss = np.sum(np.abs(delta)) / n
     return float(loss), np.sign(delta) / n
