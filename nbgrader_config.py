@@ -27,15 +27,15 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     # A duplicated graded cell is left with empty metadata; drop it instead of aborting the batch.
-    "gradkit.grading.nbgrader_plugins.DropEmptyNbgraderMetadata",
+    "gradkit.course.nbgrader_plugins.DropEmptyNbgraderMetadata",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
     # Per-student seeds for hidden tests, after OverwriteCells restored the test code.
-    "gradkit.grading.nbgrader_plugins.InjectHiddenSeeds",
+    "gradkit.course.nbgrader_plugins.InjectHiddenSeeds",
 ]
 c.Autograde.autograde_preprocessors = [
-    "gradkit.grading.nbgrader_plugins.GradkitExecute",
+    "gradkit.course.nbgrader_plugins.GradkitExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

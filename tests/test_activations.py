@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gradkit import layers
-from gradkit.activations import (
+from gradkit.layers import (
     elu_backward,
     elu_forward,
     leaky_relu_backward,

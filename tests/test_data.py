@@ -285,7 +285,7 @@ def test_toy_hand_cases_without_noise():
 
 
 def test_toy_bad_arguments_raise():
-    with pytest.raises(ValueError, match="make_spiral: n_per_class must be an integer >= 1; got 0"):
+    with pytest.raises(ValueError, match="make_spiral: n_per_class must be a positive integer; got 0"):
         make_spiral(n_per_class=0, seed=0)
     message = r"make_blobs: centers must be a count or have shape \(C, 2\); got \(2, 3\)"
     with pytest.raises(ValueError, match=message):

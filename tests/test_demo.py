@@ -3,7 +3,7 @@
 import pytest
 
 from gradkit.course.demo import run_demo
-from gradkit.course.paths import UserError
+from gradkit.course.directory import UserError
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 from course_helpers import ASSIGNMENT, NOTEBOOK, make_course
 from gradkit.course.demo import make_submission
 from gradkit.course.grade import grade
-from gradkit.course.paths import Course
+from gradkit.course.directory import Course
 from gradkit.course.release import release, release_problems
 from gradkit.course.report import scores, write_feedback
 

@@ -171,7 +171,7 @@ TAMPERS = {
     "numpy.allclose was rebound": _rebind_allclose,
     "gradkit.grading.check_linear.VALUE_RTOL was rebound": _rebind_value_rtol,
     "gradkit.gradcheck.rel_error was rebound": _rebind_rel_error,
-    "the code of gradkit.linear_classifier.svm_loss_naive was replaced": _replace_reference_code,
+    "the code of gradkit.linear.classifier_losses.svm_loss_naive was replaced": _replace_reference_code,
 }
 
 

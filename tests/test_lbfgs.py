@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gradkit.optim
-from gradkit.lbfgs import lbfgs
+from gradkit.optim import lbfgs
 from helpers import assert_inputs_unchanged
 
 # With the default tol = 1e-8 SciPy stops once the relative loss decrease is

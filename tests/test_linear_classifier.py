@@ -216,7 +216,7 @@ def test_classifier_errors():
         model.predict(X)
     with pytest.raises(ValueError, match=r"Softmax.train: y must have shape \(20,\).*got \(19,\)"):
         model.train(X, y[:-1])
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
         model.train(X, y, batch_size=0)
     model.train(X, y, num_iters=1)
     shape_msg = r"X must have shape \(\*, 3\).*got \(20, 2\)"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gradkit.course.check import check_notebook
-from gradkit.course.paths import Course
+from gradkit.course.selfcheck import check_notebook
+from gradkit.course.directory import Course
 from gradkit.course.release import release, release_problems
 
 pytestmark = pytest.mark.slow

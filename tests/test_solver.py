@@ -233,7 +233,7 @@ DEMO_MIN_ACC = 0.9
 
 
 def test_train_digits_demo_quick(tmp_path, capsys):
-    from gradkit.train_demo import train_digits_demo
+    from gradkit.course.train import train_digits_demo
 
     result = train_digits_demo(tmp_path / "out", seed=0, quick=True)
     assert result["epochs"] == 5

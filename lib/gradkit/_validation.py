@@ -21,6 +21,8 @@ __all__ = [
     "check_labels",
     "check_probability",
     "check_positive",
+    "check_count",
+    "check_dout",
     "get_rng",
 ]
 
@@ -116,6 +118,34 @@ def check_positive(name: str, value: float, where: str, *, allow_zero: bool = Fa
         want = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{where}: {name} must be {want} finite number; got {value}")
     return value
+
+
+def check_count(name: str, value, where: str, *, minimum: int = 1, optional: bool = False):
+    """Return ``value`` as an int, raising unless it is an integer ``>= minimum``.
+
+    Integral floats (``3.0``) are accepted; booleans are not. With
+    ``optional=True``, ``None`` is returned unchanged.
+    """
+    if optional and value is None:
+        return None
+    ok = not isinstance(value, bool)
+    try:
+        ok = ok and float(value).is_integer() and value >= minimum
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        want = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ValueError(f"{where}: {name} must be {want}{' or None' if optional else ''}; got {value!r}")
+    return int(value)
+
+
+def check_dout(dout, shape, where: str) -> np.ndarray:
+    """Return the upstream gradient ``dout`` as a float array of the forward output's ``shape``."""
+    dout = as_array("dout", dout, where)
+    check_shape("dout", dout, shape, where, "(the shape of the forward output)")
+    return dout
 
 
 def get_rng(rng=None, seed=None) -> np.random.Generator:

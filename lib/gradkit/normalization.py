@@ -15,7 +15,7 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
-from ._validation import as_array, check_ndim, check_positive, check_probability, check_shape
+from ._validation import as_array, check_dout, check_ndim, check_positive, check_probability, check_shape
 
 __all__ = [
     "batchnorm_forward",
@@ -44,12 +44,6 @@ def _check_affine_params(x, gamma, beta, where: str):
     check_shape("gamma", gamma, (D,), where, f"to match x with {D} features")
     check_shape("beta", beta, (D,), where, f"to match x with {D} features")
     return x, gamma, beta
-
-
-def _check_dout(dout, x_shape, where: str) -> np.ndarray:
-    dout = as_array("dout", dout, where)
-    check_shape("dout", dout, x_shape, where, "(the shape of x and of the forward output)")
-    return dout
 
 
 # -------------------------------------------------------------- batch normalization
@@ -128,7 +122,7 @@ def batchnorm_backward(dout, cache):
     Taught in assignment 03.
     """
     xc, xhat, std, istd, gamma = (cache[k] for k in ("xc", "xhat", "std", "istd", "gamma"))
-    dout = _check_dout(dout, xhat.shape, "batchnorm_backward")
+    dout = check_dout(dout, xhat.shape, "batchnorm_backward")
     N = xhat.shape[0]
     dbeta = dout.sum(axis=0)  # out = gamma·x̂ + beta
     dgamma = np.sum(dout * xhat, axis=0)
@@ -158,7 +152,7 @@ def batchnorm_backward_alt(dout, cache):
     Taught in assignment 03.
     """
     xhat, istd, gamma = cache["xhat"], cache["istd"], cache["gamma"]
-    dout = _check_dout(dout, xhat.shape, "batchnorm_backward_alt")
+    dout = check_dout(dout, xhat.shape, "batchnorm_backward_alt")
     N = xhat.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = np.sum(dout * xhat, axis=0)
@@ -206,7 +200,7 @@ def layernorm_backward(dout, cache):
     Taught in assignment 03.
     """
     xhat, istd, gamma = cache["xhat"], cache["istd"], cache["gamma"]
-    dout = _check_dout(dout, xhat.shape, "layernorm_backward")
+    dout = check_dout(dout, xhat.shape, "layernorm_backward")
     D = xhat.shape[1]
     dbeta = dout.sum(axis=0)
     dgamma = np.sum(dout * xhat, axis=0)

@@ -19,7 +19,7 @@ import math
 import numbers
 from typing import Callable
 
-from ._validation import check_positive
+from ._validation import check_count, check_positive
 
 __all__ = [
     "constant",
@@ -156,9 +156,8 @@ def scale_lr_for_batch(lr0, batch_size, base_batch_size):
     """
     where = "scale_lr_for_batch"
     lr0 = check_positive("lr0", lr0, where)
-    for name, value in (("batch_size", batch_size), ("base_batch_size", base_batch_size)):
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{where}: {name} must be a positive integer; got {value!r}")
+    batch_size = check_count("batch_size", batch_size, where)
+    base_batch_size = check_count("base_batch_size", base_batch_size, where)
     return lr0 * batch_size / base_batch_size
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import Course, UserError
+from .directory import Course, UserError
 
 __all__ = ["make_submission", "run_demo", "kit_root", "WRONG_FUNCTIONS"]
 

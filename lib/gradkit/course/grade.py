@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import Course, UserError
+from .directory import Course, UserError
 from .release import nbgrader_api
 
 __all__ = ["collect_submissions", "grade"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .paths import Course, UserError, ensure_tools_on_path
+from .directory import Course, UserError, ensure_tools_on_path
 
 __all__ = ["release", "release_problems", "nbgrader_api"]
 

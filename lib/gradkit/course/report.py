@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import Course, UserError
+from .directory import Course, UserError
 
 __all__ = ["scores", "format_table", "export_csv", "cell_report", "write_feedback", "CHECK_LINE"]
 

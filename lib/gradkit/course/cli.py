@@ -1,0 +1,210 @@
+"""The `gradkit` command line (also `python -m gradkit`).
+
+Instructors: release, grade, feedback, export, secret, demo.
+Students: check NOTEBOOK.
+A mistake the user can fix is reported as one line on stderr (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from .directory import UserError, find_course
+
+__all__ = ["main"]
+
+
+def _course(args):
+    return find_course(args.course)
+
+
+def cmd_release(args) -> int:
+    from .release import release
+
+    release(_course(args), args.assignment)
+    return 0
+
+
+def cmd_secret(args) -> int:
+    course = _course(args)
+    if args.new:
+        print(f"wrote a new course secret to {course.new_secret()}; back it up, never commit it")
+    else:
+        print(f"course secret: {course.require_secret()}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grade import grade
+    from .report import export_csv, format_table, scores
+
+    course = _course(args)
+    status = grade(
+        course,
+        args.assignment,
+        Path(args.submissions),
+        timeout=args.timeout,
+        progress=not args.no_progress,
+    )
+    rows = scores(course, args.assignment)
+    print(format_table(rows, course.notebooks(args.assignment)))
+    csv_path = export_csv(
+        course, args.assignment, course.root / "grades" / f"{args.assignment}.csv"
+    )
+    print(f"grades written to {csv_path}")
+    failed = [s for s, info in status.items() if info["status"] != "graded"]
+    for s in failed:
+        print(
+            f"{s}: {status[s]['status']}: {'; '.join(status[s]['notebooks'].values())}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .report import export_csv
+
+    course = _course(args)
+    out = Path(args.output) if args.output else course.root / "grades" / f"{args.assignment}.csv"
+    print(
+        f"grades written to {export_csv(course, course.require_assignment(args.assignment), out)}"
+    )
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .report import write_feedback
+
+    course = _course(args)
+    pages = write_feedback(course, course.require_assignment(args.assignment))
+    print(f"wrote {len(pages)} feedback pages under {course.root / 'feedback'}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .selfcheck import check_notebook
+
+    rows = check_notebook(Path(args.notebook), timeout=args.timeout)
+    width = max(len(r["grade_id"]) for r in rows)
+    total = sum(r["score"] for r in rows)
+    possible = sum(r["max_points"] for r in rows)
+    for r in rows:
+        mark = "ok  " if r["score"] >= r["max_points"] else "FAIL"
+        print(f"{mark}  {r['grade_id'].ljust(width)}  {r['score']:g}/{r['max_points']:g}")
+        if args.verbose or r["score"] < r["max_points"]:
+            for line in r["lines"]:
+                if args.verbose or not line.startswith("PASS"):
+                    print(f"        {line}")
+    print(f"total {total:g}/{possible:g}")
+    return 0 if total >= possible else 1
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    if args.dir:
+        run_demo(Path(args.dir))
+    else:
+        with tempfile.TemporaryDirectory(prefix="gradkit-demo-") as tmp:
+            run_demo(Path(tmp))
+            print("(the demo course was temporary; pass --dir DIR to keep it)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import train_digits_demo
+
+    res = train_digits_demo(Path(args.out), seed=args.seed, quick=args.quick)
+    print(
+        f"FullyConnectedNet on the embedded digits: train {res['train_acc']:.3f}, "
+        f"val {res['val_acc']:.3f} (best epoch), {res['final_val_acc']:.3f} (last epoch), "
+        f"{res['epochs']} epochs in {res['seconds']:.1f} s"
+    )
+    print(f"loss and accuracy curves: {res['plot']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gradkit", description="gradkit course tools")
+    p.add_argument(
+        "--course", help="course directory (default: the one containing the current directory)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("release", help="generate assignments/ from solutions/ (nbgrader)")
+    s.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    s.set_defaults(func=cmd_release)
+
+    s = sub.add_parser(
+        "secret", help="show, or create with --new, the course secret for hidden tests"
+    )
+    s.add_argument("--new", action="store_true")
+    s.set_defaults(func=cmd_secret)
+
+    s = sub.add_parser("grade", help="autograde submissions into the gradebook")
+    s.add_argument("assignment")
+    s.add_argument(
+        "--submissions", required=True, help="folder with one sub-folder per student, or an LMS zip"
+    )
+    s.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per cell (default from nbgrader_config.py)",
+    )
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser("feedback", help="write an HTML feedback page per student and notebook")
+    s.add_argument("assignment")
+    s.set_defaults(func=cmd_feedback)
+
+    s = sub.add_parser("export", help="write the grades of an assignment as CSV")
+    s.add_argument("assignment")
+    s.add_argument("-o", "--output")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser(
+        "check", help="self-check a notebook the way the autograder will (exit 1 on failure)"
+    )
+    s.add_argument("notebook")
+    s.add_argument("--timeout", type=float, default=30)
+    s.add_argument("-v", "--verbose", action="store_true", help="show passing checks too")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser(
+        "train",
+        help="train the reference FullyConnectedNet on the embedded digits, save its curves",
+    )
+    s.add_argument(
+        "--out", default="demo-output", help="folder for digits_training.png (default: demo-output)"
+    )
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quick", action="store_true", help="5 epochs instead of 30")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("demo", help="release, grade and give feedback on three sample submissions")
+    s.add_argument(
+        "--dir", help="keep the demo course in this directory (new, empty, or an earlier demo's)"
+    )
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"gradkit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gradkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

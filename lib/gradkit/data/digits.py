@@ -1,0 +1,118 @@
+"""The embedded digits data set (scikit-learn's 8×8 images) and seeded train/val splits.
+
+Taught in assignment 03; every notebook loads its data with :func:`load_digits`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import get_rng
+from ..preprocessing import center as _center
+from ..preprocessing import fit_center
+
+__all__ = ["load_digits", "train_val_split"]
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def _check_fraction(name: str, value: float, where: str) -> float:
+    value = float(value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{where}: {name} must lie in [0, 1); got {value}")
+    return value
+
+
+def _split_indices(y, val_fraction, test_fraction, rng, stratify):
+    """Index arrays (train, val, test) of a seeded split of labels ``y``.
+
+    Stratified: each class gives round(fraction · n_class) examples to val and
+    to test (halves round up). Otherwise round(fraction · N) over the whole set.
+    Each split lists its examples in the order of one random permutation, so
+    classes are interleaved.
+    """
+    n = y.shape[0]
+    perm = rng.permutation(n)
+    groups = [perm[y[perm] == c] for c in np.unique(y)] if stratify else [perm]
+    parts = ([], [], [])
+    for g in groups:
+        n_test = int(np.floor(len(g) * test_fraction + 0.5))
+        n_val = int(np.floor(len(g) * val_fraction + 0.5))
+        parts[2].append(g[:n_test])
+        parts[1].append(g[n_test : n_test + n_val])
+        parts[0].append(g[n_test + n_val :])
+    position = np.empty(n, dtype=np.int64)
+    position[perm] = np.arange(n)
+    out = []
+    for chunks in parts:
+        idx = np.concatenate(chunks).astype(np.int64)
+        out.append(idx[np.argsort(position[idx], kind="stable")])
+    return tuple(out)
+
+
+def train_val_split(X, y, val_fraction: float = 0.2, seed=0, stratify: bool = True):
+    """Split (X, y) into a training and a validation part, seeded and optionally stratified.
+
+    Stratified: every class keeps (about) the same share in both parts.
+    Shapes: X (N, ...), y (N,) -> X_train (N - V, ...), y_train (N - V,), X_val (V, ...),
+    y_val (V,). Taught in assignment 03.
+    """
+    where = "train_val_split"
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if y.ndim != 1 or X.ndim < 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{where}: X must have shape (N, ...) and y shape (N,) with the same N; "
+            f"got {X.shape} and {y.shape}"
+        )
+    val_fraction = _check_fraction("val_fraction", val_fraction, where)
+    train, val, _ = _split_indices(y, val_fraction, 0.0, get_rng(seed=seed), stratify)
+    return X[train], y[train], X[val], y[val]
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def load_digits(
+    seed=0,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.0,
+    scale: bool = True,
+    center: bool = True,
+    stratify: bool = True,
+    flatten: bool = True,
+) -> dict:
+    """Load scikit-learn's 8×8 handwritten digits, split, scaled and centred.
+
+    Pixels (0..16) are divided by 16 into [0, 1] when ``scale``; then the mean
+    image of the *training* split is subtracted from every split when ``center``
+    (the key ``mean`` holds it either way). Splits are seeded and, with
+    ``stratify``, keep the class shares. Returns a dict with keys X_train,
+    y_train, X_val, y_val, X_test, y_test (empty when the fraction is 0), mean,
+    classes (0..9) and image_shape (8, 8).
+    Shapes: X_* (n, 64), or (n, 8, 8) with flatten=False; y_* (n,) int64.
+    Taught in assignment 03; the default dataset of every assignment.
+    """
+    from sklearn.datasets import load_digits as _sklearn_digits  # imported on demand
+
+    where = "load_digits"
+    val_fraction = _check_fraction("val_fraction", val_fraction, where)
+    test_fraction = _check_fraction("test_fraction", test_fraction, where)
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"{where}: val_fraction + test_fraction must be < 1 to leave training data; "
+            f"got {val_fraction} + {test_fraction}"
+        )
+    raw = _sklearn_digits()
+    X = np.array(raw.data if flatten else raw.images, dtype=np.float64)
+    y = np.asarray(raw.target, dtype=np.int64)
+    if scale:
+        X = X / 16.0
+    train, val, test = _split_indices(y, val_fraction, test_fraction, get_rng(seed=seed), stratify)
+    stats = fit_center(X[train])
+    out = {"mean": stats["mean"], "classes": np.arange(10), "image_shape": (8, 8)}
+    for name, idx in (("train", train), ("val", val), ("test", test)):
+        out[f"X_{name}"] = _center(X[idx], stats) if center else X[idx]
+        out[f"y_{name}"] = y[idx]
+    return out

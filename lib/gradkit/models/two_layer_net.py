@@ -1,0 +1,79 @@
+"""TwoLayerNet: affine - ReLU - affine - softmax, the first complete network.
+
+Parameters live in the public dict ``model.params`` and the L2 strength in
+``model.reg``; both are read on every call of ``model.loss``. Regularization
+is ½·reg·Σw² over the weight matrices (gradient reg·w); biases are not
+regularized.
+
+Taught in assignment 02.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._inputs import check_inputs
+from .._validation import check_count, get_rng
+from ..layers import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward
+from ..losses import softmax_loss
+from ..regularization import penalty_over_params
+
+__all__ = ["TwoLayerNet"]
+
+
+class TwoLayerNet:
+    """Two-layer classifier: affine - ReLU - affine - softmax.
+
+    scores = max(0, X·W1 + b1)·W2 + b2; loss = softmax cross-entropy averaged
+    over N + ½·reg·(ΣW1² + ΣW2²) (gradient reg·W; biases not regularized).
+
+    Shapes: X (N, D) or (N, d1, ..., dk) with D = d1·…·dk; W1 (D, H), b1 (H,),
+    W2 (H, C), b2 (C,) -> scores (N, C).
+
+    Weights start as ``weight_scale``·N(0, 1) drawn from ``seed`` (reproducible
+    when given), biases as zeros; parameters are float64.
+
+    Taught in assignment 02.
+    """
+
+    def __init__(self, input_dim=64, hidden_dim=100, num_classes=10, weight_scale=1e-3,
+                 reg=0.0, seed=None):
+        where = "TwoLayerNet"
+        D = check_count("input_dim", input_dim, where)
+        H = check_count("hidden_dim", hidden_dim, where)
+        C = check_count("num_classes", num_classes, where)
+        weight_scale = float(weight_scale)
+        if not np.isfinite(weight_scale) or weight_scale < 0:
+            raise ValueError(f"{where}: weight_scale must be >= 0 and finite; got {weight_scale}")
+        rng = get_rng(seed=seed)
+        self.reg = float(reg)
+        self.params = {
+            "W1": weight_scale * rng.standard_normal((D, H)),
+            "b1": np.zeros(H),
+            "W2": weight_scale * rng.standard_normal((H, C)),
+            "b2": np.zeros(C),
+        }
+
+    def loss(self, X, y=None):
+        """Scores for ``X``, or ``(loss, grads)`` when labels ``y`` are given.
+
+        loss = mean_i −log softmax(s_i)[y_i] + ½·reg·(ΣW1² + ΣW2²); biases are
+        not regularized.
+
+        Shapes: X (N, D) [, y (N,)] -> scores (N, C) or (float, {name: grad of
+        params[name]'s shape}).
+        """
+        p = self.params
+        X, y = check_inputs(X, y, p, "TwoLayerNet.loss")
+        hidden, cache1 = affine_relu_forward(X, p["W1"], p["b1"])
+        scores, cache2 = affine_forward(hidden, p["W2"], p["b2"])
+        if y is None:
+            return scores
+        data_loss, dscores = softmax_loss(scores, y)
+        reg_loss, reg_grads = penalty_over_params(p, self.reg)  # W1, W2; biases are skipped
+        grads = {}
+        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
+        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
+        for name, g in reg_grads.items():
+            grads[name] = grads[name] + g
+        return float(data_loss + reg_loss), grads
