@@ -21,14 +21,29 @@ def environment() -> str:
         torch_info = f"torch {torch.__version__} ({torch.get_num_threads()} threads by default)"
     except ImportError:
         torch_info = "torch not installed (pip install torch==2.13.0 for the comparison)"
-    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"numpy {np.__version__} ({train_step.numpy_blas_threads()} BLAS threads), "
-            f"{torch_info}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"numpy {np.__version__} ({train_step.numpy_blas_threads()} BLAS threads), "
+        f"{torch_info}"
+    )
 
 
 def print_table(rows: list[dict]) -> None:
-    cells = [{c: ("" if r[c] is None else "yes" if r[c] is True else "NO" if r[c] is False
-                  else str(r[c])) for c in COLUMNS} for r in rows]
+    cells = [
+        {
+            c: (
+                ""
+                if r[c] is None
+                else "yes"
+                if r[c] is True
+                else "NO"
+                if r[c] is False
+                else str(r[c])
+            )
+            for c in COLUMNS
+        }
+        for r in rows
+    ]
     widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in COLUMNS}
     print("  ".join(c.ljust(widths[c]) for c in COLUMNS).rstrip())
     print("  ".join("-" * widths[c] for c in COLUMNS))
@@ -38,8 +53,11 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--quick", action="store_true",
-                   help="few repeats and a smaller gradient-check net: a smoke run, not figures")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="few repeats and a smaller gradient-check net: a smoke run, not figures",
+    )
     args = p.parse_args(argv)
     print(f"gradkit benchmarks{' (--quick: smoke run)' if args.quick else ''}")
     print(environment())
@@ -48,8 +66,10 @@ def main(argv=None) -> int:
     for mod in (losses, train_step, gradcheck_bench):
         rows += mod.run(quick=args.quick)
     print_table(rows)
-    print(f"load average after: {load_average()} (timings are best of several repeats; "
-          f"other work on the machine slows the medians)")
+    print(
+        f"load average after: {load_average()} (timings are best of several repeats; "
+        f"other work on the machine slows the medians)"
+    )
     return 0
 
 

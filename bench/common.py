@@ -30,8 +30,9 @@ def interleaved_best(fns: dict, repeats: int, warmup: int = 1) -> dict:
     return {k: min(v) for k, v in sample_times(fns, repeats, warmup).items()}
 
 
-def block_times(fns: dict, rounds: int, per_block: int, warmup: int = 2,
-                pause: float = 0.2) -> dict:
+def block_times(
+    fns: dict, rounds: int, per_block: int, warmup: int = 2, pause: float = 0.2
+) -> dict:
     """Times of each function measured in alternating blocks of ``per_block`` calls.
 
     Round r runs one block per function, in reversed order on odd rounds, and

@@ -36,8 +36,9 @@ BUGS = ("zero backward", "transposed dW2", "missing 1/N")
 def _model_and_data(quick: bool):
     rng = np.random.default_rng(0)
     hidden, dim, n = ([20, 20], 16, 10) if quick else ([50, 50], 64, 20)
-    model = FullyConnectedNet(hidden, input_dim=dim, num_classes=10, reg=0.0, weight_scale=0.1,
-                              dtype=np.float64, seed=0)
+    model = FullyConnectedNet(
+        hidden, input_dim=dim, num_classes=10, reg=0.0, weight_scale=0.1, dtype=np.float64, seed=0
+    )
     X = rng.standard_normal((n, dim))
     y = rng.integers(10, size=n)
     return model, X, y
@@ -72,16 +73,20 @@ def directional_error(model, X, y, grads: dict) -> float:
         finally:
             model.params = saved
 
-    return directional_grad_check(f, model.params, grads, NUM_DIRECTIONS,
-                                  rng=np.random.default_rng(1))
+    return directional_grad_check(
+        f, model.params, grads, NUM_DIRECTIONS, rng=np.random.default_rng(1)
+    )
 
 
 def run(quick: bool = False) -> list[dict]:
     model, X, y = _model_and_data(quick)
     _, grads = model.loss(X, y)
     n_params = sum(v.size for v in model.params.values())
-    dims = "-".join(str(s) for s in [model.params["W1"].shape[0]] + [
-        model.params[f"W{i}"].shape[1] for i in range(1, len(grads) // 2 + 1)])
+    dims = "-".join(
+        str(s)
+        for s in [model.params["W1"].shape[0]]
+        + [model.params[f"W{i}"].shape[1] for i in range(1, len(grads) // 2 + 1)]
+    )
     t0 = time.perf_counter()
     numeric = coordinate_numeric(model, X, y)
     ce = coordinate_error(numeric, grads)
@@ -90,30 +95,35 @@ def run(quick: bool = False) -> list[dict]:
     de = directional_error(model, X, y, grads)
     t_dir = time.perf_counter() - t0
     ratio = t_coord / t_dir
-    rows = [{
-        "benchmark": f"c) gradient check, FC {dims}, {n_params} params",
-        "measured": f"coordinate-wise {fmt_time(t_coord)} ({2 * n_params} evals), "
-                    f"directional {fmt_time(t_dir)} ({2 * NUM_DIRECTIONS} evals)",
-        "result": f"{ratio:.0f}× faster",
-        "goal": f"≥ {GOAL}×",
-        "met": ratio >= GOAL,
-    }, {
-        "benchmark": "c) correct gradients",
-        "measured": f"error: coordinate {ce:.1e}, directional {de:.1e}",
-        "result": f"accepted: coordinate {'yes' if ce < TOL else 'no'}, "
-                  f"directional {'yes' if de < TOL else 'no'}",
-        "goal": "both accept",
-        "met": ce < TOL and de < TOL,
-    }]
+    rows = [
+        {
+            "benchmark": f"c) gradient check, FC {dims}, {n_params} params",
+            "measured": f"coordinate-wise {fmt_time(t_coord)} ({2 * n_params} evals), "
+            f"directional {fmt_time(t_dir)} ({2 * NUM_DIRECTIONS} evals)",
+            "result": f"{ratio:.0f}× faster",
+            "goal": f"≥ {GOAL}×",
+            "met": ratio >= GOAL,
+        },
+        {
+            "benchmark": "c) correct gradients",
+            "measured": f"error: coordinate {ce:.1e}, directional {de:.1e}",
+            "result": f"accepted: coordinate {'yes' if ce < TOL else 'no'}, "
+            f"directional {'yes' if de < TOL else 'no'}",
+            "goal": "both accept",
+            "met": ce < TOL and de < TOL,
+        },
+    ]
     for kind in BUGS:
         bad = plant(kind, grads, X.shape[0])
         ce, de = coordinate_error(numeric, bad), directional_error(model, X, y, bad)
-        rows.append({
-            "benchmark": f"c) planted bug: {kind}",
-            "measured": f"error: coordinate {ce:.1e}, directional {de:.1e}",
-            "result": f"caught: coordinate {'yes' if ce > TOL else 'no'}, "
-                      f"directional {'yes' if de > TOL else 'no'}",
-            "goal": "both catch it",
-            "met": ce > TOL and de > TOL,
-        })
+        rows.append(
+            {
+                "benchmark": f"c) planted bug: {kind}",
+                "measured": f"error: coordinate {ce:.1e}, directional {de:.1e}",
+                "result": f"caught: coordinate {'yes' if ce > TOL else 'no'}, "
+                f"directional {'yes' if de > TOL else 'no'}",
+                "goal": "both catch it",
+                "met": ce > TOL and de > TOL,
+            }
+        )
     return rows

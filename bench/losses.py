@@ -38,18 +38,26 @@ def run(quick: bool = False) -> list[dict]:
         vec = getattr(linear, f"{name}_loss_vectorized")
         (l1, g1), (l2, g2) = naive(W, X, y, REG), vec(W, X, y, REG)
         agree = abs(l1 - l2) <= AGREE_TOL * max(1.0, abs(l1)) and rel_error(g1, g2) < AGREE_TOL
-        t = sample_times({"naive": lambda: naive(W, X, y, REG), "vec": lambda: vec(W, X, y, REG),
-                          "floor": floor}, repeats=3 if quick else 10)
+        t = sample_times(
+            {
+                "naive": lambda naive=naive: naive(W, X, y, REG),
+                "vec": lambda vec=vec: vec(W, X, y, REG),
+                "floor": floor,
+            },
+            repeats=3 if quick else 10,
+        )
         t_naive, t_vec, t_floor = min(t["naive"]), min(t["vec"]), min(t["floor"])
         ratio = t_naive / t_vec
-        rows.append({
-            "benchmark": f"a) {name} loss vectorized vs naive, N={N} D={D} C={C}",
-            "measured": f"naive {fmt_time(t_naive)}, vectorized {fmt_time(t_vec)}, "
-                        f"floor {fmt_time(t_floor)}",
-            "result": f"{ratio:.0f}× faster (vectorized = {t_vec / t_floor:.1f}× floor; "
-                      f"naive / floor = {t_naive / t_floor:.0f}×)"
-                      + ("" if agree else "; RESULTS DIFFER"),
-            "goal": f"≥ {GOAL}×",
-            "met": ratio >= GOAL and agree,
-        })
+        rows.append(
+            {
+                "benchmark": f"a) {name} loss vectorized vs naive, N={N} D={D} C={C}",
+                "measured": f"naive {fmt_time(t_naive)}, vectorized {fmt_time(t_vec)}, "
+                f"floor {fmt_time(t_floor)}",
+                "result": f"{ratio:.0f}× faster (vectorized = {t_vec / t_floor:.1f}× floor; "
+                f"naive / floor = {t_naive / t_floor:.0f}×)"
+                + ("" if agree else "; RESULTS DIFFER"),
+                "goal": f"≥ {GOAL}×",
+                "met": ratio >= GOAL and agree,
+            }
+        )
     return rows

@@ -71,8 +71,9 @@ def matmul_products(xp, dtype, rng):
     ``torch.from_numpy`` for PyTorch). Returns a function that computes them.
     """
     X = xp(rng.standard_normal((N, D)).astype(dtype))
-    W1, W2, h, ds, dh = (xp(rng.standard_normal(s).astype(dtype))
-                         for s in ((D, H), (H, C), (N, H), (N, C), (N, H)))
+    W1, W2, h, ds, dh = (
+        xp(rng.standard_normal(s).astype(dtype)) for s in ((D, H), (H, C), (N, H), (N, C), (N, H))
+    )
 
     def products():
         return X @ W1, h @ W2, ds @ W2.T, h.T @ ds, dh @ W1.T, X.T @ dh
@@ -107,8 +108,10 @@ def _measure(torch, dtype, quick: bool):
     X = rng.standard_normal((N, D)).astype(dtype)
     y = rng.integers(C, size=N)
     params = _params(rng, dtype)
-    fns = {"gradkit": lambda: gradkit_step(params, X, y),
-           "numpy products": matmul_products(lambda a: a, dtype, rng)}
+    fns = {
+        "gradkit": lambda: gradkit_step(params, X, y),
+        "numpy products": matmul_products(lambda a: a, dtype, rng),
+    }
     if torch is not None:
         fns.update(_torch_steps(torch, _params(np.random.default_rng(0), dtype), X, y))
         fns["torch products"] = matmul_products(torch.from_numpy, dtype, rng)
@@ -128,8 +131,10 @@ def _row(times, threads, torch_threads, dtype, out_dtype) -> dict:
     if "torch" in times:
         t, tn, tmm = min(times["torch"]), min(times["torch no dX"]), min(times["torch products"])
         name += f" / torch {torch_threads} thr"
-        measured += (f", torch {fmt_time(t)} (no dX {fmt_time(tn)}); "
-                     f"products alone: numpy {fmt_time(mm)}, torch {fmt_time(tmm)}")
+        measured += (
+            f", torch {fmt_time(t)} (no dX {fmt_time(tn)}); "
+            f"products alone: numpy {fmt_time(mm)}, torch {fmt_time(tmm)}"
+        )
         ratio = g / t
         med = median(times["gradkit"]) / median(times["torch"])
         result = f"{ratio:.2f}× torch (median {med:.2f}×); " + result
@@ -161,6 +166,9 @@ def run(quick: bool = False) -> list[dict]:
         with threadpool_limits(limits=threads):
             for dtype in (np.float32, np.float64):
                 times, out_dtype = _measure(torch, dtype, quick)
-                rows.append(_row(times, threads, torch.get_num_threads() if torch else None,
-                                 dtype, out_dtype))
+                rows.append(
+                    _row(
+                        times, threads, torch.get_num_threads() if torch else None, dtype, out_dtype
+                    )
+                )
     return rows

@@ -48,8 +48,13 @@ def _test(name, points):
 
 
 def _meta(kind, gid, points=None):
-    m = {"grade": kind == "test", "solution": kind == "answer", "locked": kind != "answer",
-         "grade_id": gid, "schema_version": 3}
+    m = {
+        "grade": kind == "test",
+        "solution": kind == "answer",
+        "locked": kind != "answer",
+        "grade_id": gid,
+        "schema_version": 3,
+    }
     if points is not None:
         m["points"] = points
     return {"nbgrader": m}
@@ -62,10 +67,17 @@ def tiny_notebook():
         new_code_cell(LEAST_SQUARES, metadata=_meta("answer", "least_squares")),
         new_code_cell(_test("least_squares", 2), metadata=_meta("test", "test_least_squares", 2)),
         new_code_cell(NUMGRAD, metadata=_meta("answer", "eval_numerical_gradient")),
-        new_code_cell(_test("eval_numerical_gradient", 2), metadata=_meta("test", "test_eval_numerical_gradient", 2)),
+        new_code_cell(
+            _test("eval_numerical_gradient", 2),
+            metadata=_meta("test", "test_eval_numerical_gradient", 2),
+        ),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 

@@ -106,9 +106,7 @@ def test_elu_hand_case():
 
 
 def test_relu_dead_fraction_hand_case():
-    h = np.array([[0.0, 1.0, 0.0, 0.0],
-                  [0.0, 0.0, 2.0, 0.0],
-                  [0.0, 3.0, 0.0, 0.0]])
+    h = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 3.0, 0.0, 0.0]])
     assert relu_dead_fraction(h) == 0.5  # columns 0 and 3 never fire
     assert relu_dead_fraction(np.array([[-1.0, 0.5]])) == 0.5  # pre-activations work too
 

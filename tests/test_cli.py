@@ -5,7 +5,9 @@ import sys
 
 
 def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "gradkit", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "gradkit", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_help_lists_every_command():
@@ -24,4 +26,7 @@ def test_train_quick_writes_the_plot(tmp_path):
 def test_outside_a_course_is_one_line(tmp_path):
     res = _run("release", cwd=tmp_path)
     assert res.returncode == 2
-    assert res.stderr.strip().startswith("gradkit: error: no course found") and "Traceback" not in res.stderr
+    assert (
+        res.stderr.strip().startswith("gradkit: error: no course found")
+        and "Traceback" not in res.stderr
+    )

@@ -164,8 +164,9 @@ def cifar_dir(tmp_path, rng):
     for c, value in enumerate(MARK_RGB):  # file row layout: plane c, then row h, then column w
         rows[0, c * 1024 + MARK_H * 32 + MARK_W] = value
     for i in range(5):
-        write_cifar10_batch(tmp_path / f"data_batch_{i + 1}", rows[4 * i : 4 * i + 4],
-                            labels[4 * i : 4 * i + 4])
+        write_cifar10_batch(
+            tmp_path / f"data_batch_{i + 1}", rows[4 * i : 4 * i + 4], labels[4 * i : 4 * i + 4]
+        )
     write_cifar10_batch(tmp_path / "test_batch", rows[20:], labels[20:])
     return tmp_path, rows, labels
 
@@ -186,8 +187,9 @@ def test_cifar10_channel_order_and_splits(cifar_dir):
 
 def test_cifar10_flatten_counts_and_dtype(cifar_dir):
     root, rows, _ = cifar_dir
-    d = load_cifar10(root, num_training=6, num_validation=2, num_test=1, dtype=np.float32,
-                     flatten=True)
+    d = load_cifar10(
+        root, num_training=6, num_validation=2, num_test=1, dtype=np.float32, flatten=True
+    )
     assert d["X_train"].shape == (6, 3072) and d["X_val"].shape == (2, 3072)
     assert d["X_test"].shape == (1, 3072) and d["X_train"].dtype == np.float32
     for c, value in enumerate(MARK_RGB):  # flattened in (h, w, c) order
@@ -285,7 +287,9 @@ def test_toy_hand_cases_without_noise():
 
 
 def test_toy_bad_arguments_raise():
-    with pytest.raises(ValueError, match="make_spiral: n_per_class must be a positive integer; got 0"):
+    with pytest.raises(
+        ValueError, match="make_spiral: n_per_class must be a positive integer; got 0"
+    ):
         make_spiral(n_per_class=0, seed=0)
     message = r"make_blobs: centers must be a count or have shape \(C, 2\); got \(2, 3\)"
     with pytest.raises(ValueError, match=message):

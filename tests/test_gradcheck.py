@@ -22,6 +22,7 @@ BUG_MIN_ERROR = 1e-2
 
 # --- rel_error ---------------------------------------------------------------
 
+
 def test_rel_error_by_hand():
     # |1 - 3| / (1 + 3) = 0.5 beats |2 - 2| / 4 = 0
     assert rel_error(np.array([1.0, 2.0]), np.array([3.0, 2.0])) == 0.5
@@ -35,6 +36,7 @@ def test_rel_error_rejects_mismatched_shapes():
 
 
 # --- numeric gradients -------------------------------------------------------
+
 
 def test_numeric_gradient_of_a_quadratic_by_hand():
     # f(x) = x0² + 3·x0·x1 → ∇f = (2·x0 + 3·x1, 3·x0) = (2 + 6, 3) at (1, 2)
@@ -55,14 +57,14 @@ def test_numeric_gradient_matches_analytic_and_restores_x(n, m, seed):
 def test_numeric_gradient_works_through_a_closure():
     """The classic use: f ignores its argument and reads the same array."""
     w = np.array([0.5, -1.0, 2.0])
-    grad = eval_numerical_gradient(lambda _: float(np.sum(w ** 2)), w)
+    grad = eval_numerical_gradient(lambda _: float(np.sum(w**2)), w)
     assert rel_error(grad, 2 * w) < 1e-9
 
 
 def test_array_gradient_uses_the_upstream_gradient(rng):
     x = rng.standard_normal((3, 2))
     df = rng.standard_normal((3, 2))
-    grad = eval_numerical_gradient_array(lambda v: v ** 2, x, df)
+    grad = eval_numerical_gradient_array(lambda v: v**2, x, df)
     assert rel_error(grad, 2 * x * df) < 1e-9
 
 
@@ -74,8 +76,12 @@ def test_array_gradient_rejects_a_wrong_upstream_shape(rng):
 def test_sparse_check_is_reproducible_and_leaves_global_state(rng):
     state = np.random.get_state()[1].copy()
     x = rng.standard_normal((4, 5))
-    errs1 = grad_check_sparse(lambda v: float(np.sum(v ** 3)), x, 3 * x ** 2, 6, rng=np.random.default_rng(3))
-    errs2 = grad_check_sparse(lambda v: float(np.sum(v ** 3)), x, 3 * x ** 2, 6, rng=np.random.default_rng(3))
+    errs1 = grad_check_sparse(
+        lambda v: float(np.sum(v**3)), x, 3 * x**2, 6, rng=np.random.default_rng(3)
+    )
+    errs2 = grad_check_sparse(
+        lambda v: float(np.sum(v**3)), x, 3 * x**2, 6, rng=np.random.default_rng(3)
+    )
     assert errs1.shape == (6,) and np.array_equal(errs1, errs2) and errs1.max() < GRAD_REL_TOL
     assert np.array_equal(np.random.get_state()[1], state)
 
@@ -92,7 +98,7 @@ def test_directional_check_costs_two_evaluations_per_direction(rng):
 
     def f(v):
         calls.append(1)
-        return float(np.sum(v ** 2))
+        return float(np.sum(v**2))
 
     x = rng.standard_normal((50, 40))  # 2000 entries: a coordinate check would need 4000 calls
     err = directional_grad_check(f, x, 2 * x, num_directions=3, rng=rng)
@@ -114,6 +120,7 @@ def test_directional_check_on_a_dict_of_params_leaves_them_untouched(rng):
 
 
 # --- planted bugs: both checks must catch them --------------------------------
+
 
 def _softmax_problem(rng):
     X = rng.standard_normal((8, 5))
@@ -153,3 +160,39 @@ def test_gradient_checks_catch_planted_bugs(kind, method, rng):
         bad_err = directional_grad_check(f, W, bad, 2, rng=np.random.default_rng(1))
     assert good_err < GRAD_REL_TOL
     assert bad_err > BUG_MIN_ERROR
+
+
+def test_numeric_backward_matches_the_coordinate_wise_array_gradient(rng):
+    from gradkit.gradcheck import eval_numerical_gradient_array, numeric_backward
+
+    x, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    dout = rng.standard_normal((3, 2))
+    x_before, w_before = x.copy(), w.copy()
+    calls = []
+
+    def batch(many):
+        calls.append(len(many))
+        return [np.tanh(a["x"] @ a["w"]) for a in many]
+
+    looped = numeric_backward(lambda x, w: np.tanh(x @ w), {"x": x, "w": w}, dout)
+    batched = numeric_backward(None, {"x": x, "w": w}, dout, batch=batch, chunk=10)
+    expected_dx = eval_numerical_gradient_array(lambda v: np.tanh(v @ w), x.copy(), dout)
+    assert rel_error(looped["x"], expected_dx) < 1e-9
+    for k in ("x", "w"):
+        np.testing.assert_array_equal(looped[k], batched[k])
+    # 2 evaluations per entry (12 + 8 entries), sent in chunks of at most 10.
+    assert sum(calls) == 40 and max(calls) == 10
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(w, w_before)
+
+
+def test_numeric_backward_names_a_bad_wrt_and_a_bad_dout(rng):
+    from gradkit.gradcheck import numeric_backward
+
+    x = rng.standard_normal((2, 3))
+    with pytest.raises(ValueError, match=r"wrt names 'y', which is not an input \(\['x'\]\)"):
+        numeric_backward(lambda x: x, {"x": x}, np.ones((2, 3)), wrt=["y"])
+    with pytest.raises(
+        ValueError, match=r"dout must have the shape of the forward output \(2, 3\)"
+    ):
+        numeric_backward(lambda x: x, {"x": x}, np.ones((3, 2)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -54,7 +55,10 @@ def _single_blas_thread():
 
 
 def grade(checker, fn, capsys, **kwargs):
-    """Run ``checker``; return (score, stdout lines). Nothing may reach stderr or escape as a warning."""
+    """Run ``checker``; return (score, stdout lines).
+
+    Nothing may reach stderr or escape as a warning.
+    """
     with warnings.catch_warnings(record=True) as leaked:
         warnings.simplefilter("always")
         score = checker(fn, **kwargs)
@@ -98,10 +102,13 @@ def not_implemented(*args, **kwargs):
 
 # --- every checker -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("hidden", [None, HIDDEN])
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_reference_gets_full_marks(name, hidden, capsys):
-    score, lines = grade(CHECKERS[name], REFERENCES[name], capsys, points=3, hidden=hidden, allow_reference=True)
+    score, lines = grade(
+        CHECKERS[name], REFERENCES[name], capsys, points=3, hidden=hidden, allow_reference=True
+    )
     assert score == 3.0
     assert fail_lines(lines) == []
     assert any(ln.startswith("PASS  hidden case") for ln in lines) == (hidden is not None)
@@ -113,12 +120,18 @@ def test_stub_scores_zero_and_says_implement_it(name, capsys):
     message, lines = grade_zero(CHECKERS[name], not_implemented, capsys, points=2)
     assert message == f"{name}: no check passed (0/2 points); see the lines above"
     assert not any(ln.startswith("PASS") for ln in lines)
-    assert any("not implemented yet (NotImplementedError) — hint: implement the function" in ln for ln in lines)
+    assert any(
+        "not implemented yet (NotImplementedError) — hint: implement the function" in ln
+        for ln in lines
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_not_a_function_is_reported(name):
-    with pytest.raises(GradingFailure, match=f"expected a function, got NoneType; did the cell that defines {name} run"):
+    with pytest.raises(
+        GradingFailure,
+        match=f"expected a function, got NoneType; did the cell that defines {name} run",
+    ):
         CHECKERS[name](None)
 
 
@@ -127,19 +140,26 @@ def test_warning_from_correct_code_costs_nothing(name, capsys):
     ref = REFERENCES[name]
 
     def noisy(*args, **kwargs):
-        warnings.warn("x", RuntimeWarning)
+        warnings.warn("x", RuntimeWarning, stacklevel=2)
         return ref(*args, **kwargs)
 
     score, _ = grade(CHECKERS[name], noisy, capsys, points=2, allow_reference=True)
     assert score == 2.0
 
 
-@pytest.mark.parametrize("module", [
-    "checker", "seeds", "guard", "delegation", "check_regression", "check_gradcheck",
-    "check_linear",
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "checker",
+        "seeds",
+        "guard",
+        "delegation",
+        "check_regression",
+        "check_gradcheck",
+        "check_linear",
+    ],
+)
 def test_star_import_of_each_grading_module_works(module):
     namespace = {}
     exec(f"from gradkit.grading.{module} import *", namespace)
     assert set(vars(sys.modules[f"gradkit.grading.{module}"])["__all__"]) <= set(namespace)
-

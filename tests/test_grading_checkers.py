@@ -12,17 +12,6 @@ from functools import partial
 
 import numpy as np
 import pytest
-from test_grading import (  # noqa: F401  (the autouse fixtures apply here too)
-    HIDDEN,
-    SCORE_ATOL,
-    _clean_guard,
-    _single_blas_thread,
-    assert_partial,
-    fail_line,
-    fail_lines,
-    grade,
-    grade_zero,
-)
 
 from gradkit.grading import (
     CHECKERS,
@@ -35,9 +24,20 @@ from gradkit.grading import (
     check_svm_loss_naive,
     check_svm_loss_vectorized,
 )
-
+from test_grading import (  # noqa: F401  (the autouse fixtures apply here too)
+    HIDDEN,
+    SCORE_ATOL,
+    _clean_guard,
+    _single_blas_thread,
+    assert_partial,
+    fail_line,
+    fail_lines,
+    grade,
+    grade_zero,
+)
 
 # --- implementations a student might write (correct unless a flag plants a mistake) ---
+
 
 def svm_student(W, X, y, reg, *, margin=1.0, dW_over_n=True, mutate_W=False):
     n, rows = X.shape[0], np.arange(X.shape[0])
@@ -140,31 +140,40 @@ def test_own_correct_implementation_gets_full_marks(name, capsys):
 
 # --- svm_loss_naive / svm_loss_vectorized --------------------------------------
 
+
 @pytest.mark.parametrize("checker", [check_svm_loss_naive, check_svm_loss_vectorized])
 def test_svm_missing_1_over_n_in_dW(checker, capsys):
     score, lines = grade(checker, partial(svm_student, dW_over_n=False), capsys, points=3)
     assert "check the 1/N" in fail_line(lines, "dW matches the reference (reg=0)")
-    assert "relative error" in fail_line(lines, "dW agrees with the numeric gradient of your own loss")
+    assert "relative error" in fail_line(
+        lines, "dW agrees with the numeric gradient of your own loss"
+    )
     assert "dW: largest difference" in fail_line(lines, "regularization 0.5*reg*sum(W**2)")
     assert_partial(score, 3, 3, lines)
 
 
 def test_svm_margin_0_instead_of_1(capsys):
     score, lines = grade(check_svm_loss_naive, partial(svm_student, margin=0.0), capsys, points=3)
-    assert "average the per-example losses over N" in fail_line(lines, "loss matches the reference (reg=0)")
+    assert "average the per-example losses over N" in fail_line(
+        lines, "loss matches the reference (reg=0)"
+    )
     assert "expected" in fail_line(lines, "loss matches the reference (reg=0)")
     assert fail_line(lines, "regularization").count("loss: expected") == 1
     assert 0 < score < 3
 
 
 def test_svm_mutating_W_fails_only_the_mutation_check(capsys):
-    score, lines = grade(check_svm_loss_naive, partial(svm_student, mutate_W=True), capsys, points=3)
+    score, lines = grade(
+        check_svm_loss_naive, partial(svm_student, mutate_W=True), capsys, points=3
+    )
     assert "W, X or y changed during the call" in fail_line(lines, "inputs are not modified")
     assert_partial(score, 3, 1, lines)
 
 
 def test_svm_hidden_cases_report_sizes_not_inputs(capsys):
-    score, lines = grade(check_svm_loss_naive, partial(svm_student, dW_over_n=False), capsys, hidden=HIDDEN)
+    score, lines = grade(
+        check_svm_loss_naive, partial(svm_student, dW_over_n=False), capsys, hidden=HIDDEN
+    )
     hidden = [ln for ln in fail_lines(lines) if ln.startswith("FAIL  hidden case")]
     assert len(hidden) == 3
     assert all("loss or dW differs from the reference" in ln and "[" not in ln for ln in hidden)
@@ -180,13 +189,16 @@ def test_svm_vectorized_with_python_loops_fails_the_speed_check(capsys):
 
 def test_first_call_failure_counts_for_the_checks_it_blocks(capsys):
     """A crash on the first case costs that case's 5 sub-checks, not one."""
+
     def crashes_without_reg(W, X, y, reg):
         if reg == 0:
             raise ValueError("reg must be positive")
         return svm_student(W, X, y, reg)
 
     score, lines = grade(check_svm_loss_naive, crashes_without_reg, capsys, points=3)
-    assert "your function raised ValueError: reg must be positive" in fail_line(lines, "runs on a small case")
+    assert "your function raised ValueError: reg must be positive" in fail_line(
+        lines, "runs on a small case"
+    )
     assert score == pytest.approx(3 * 1 / (5 + 1 + 1), abs=SCORE_ATOL)  # only the reg case passes
 
 
@@ -197,6 +209,7 @@ def test_loss_returning_a_float_is_told_to_return_a_tuple(capsys):
 
 
 # --- softmax_loss_naive / softmax_loss_vectorized -------------------------------
+
 
 @pytest.mark.parametrize("checker", [check_softmax_loss_naive, check_softmax_loss_vectorized])
 def test_softmax_without_max_subtraction_is_unstable(checker, capsys):
@@ -217,8 +230,11 @@ def test_softmax_with_reg_times_sum_w2_instead_of_half(checker, capsys):
 
 # --- least_squares ----------------------------------------------------------------
 
+
 def test_least_squares_via_inverse_loses_the_solve_check(capsys):
-    score, lines = grade(check_least_squares, partial(least_squares_student, invert=True), capsys, points=2)
+    score, lines = grade(
+        check_least_squares, partial(least_squares_student, invert=True), capsys, points=2
+    )
     line = fail_line(lines, "solves the system instead of inverting X^T X")
     assert "np.linalg.inv or pinv was called" in line and "np.linalg.solve" in line
     assert_partial(score, 2, 1, lines)
@@ -235,22 +251,34 @@ def test_least_squares_without_transpose_fails_the_values(capsys):
 
 # --- ridge ------------------------------------------------------------------------
 
+
 def test_ridge_penalizing_the_bias_with_bias_last(capsys):
-    score, lines = grade(check_ridge, partial(ridge_student, honour_bias_last=False), capsys, points=2)
-    assert "zero the last diagonal entry" in fail_line(lines, "bias_last=True leaves the bias unpenalized")
+    score, lines = grade(
+        check_ridge, partial(ridge_student, honour_bias_last=False), capsys, points=2
+    )
+    assert "zero the last diagonal entry" in fail_line(
+        lines, "bias_last=True leaves the bias unpenalized"
+    )
     assert_partial(score, 2, 1, lines)
 
 
 def test_ridge_without_penalty_fails_on_singular_problem(capsys):
-    score, lines = grade(check_ridge, lambda X, y, reg, bias_last=False: np.linalg.pinv(X) @ y, capsys)
-    assert "add reg to the diagonal" in fail_line(lines, "reg > 0 solves a problem whose X^T X is singular")
+    score, lines = grade(
+        check_ridge, lambda X, y, reg, bias_last=False: np.linalg.pinv(X) @ y, capsys
+    )
+    assert "add reg to the diagonal" in fail_line(
+        lines, "reg > 0 solves a problem whose X^T X is singular"
+    )
     assert 0 < score < 2
 
 
 # --- logistic_regression_loss -----------------------------------------------------
 
+
 def test_logistic_without_1_over_n(capsys):
-    score, lines = grade(check_logistic_regression_loss, partial(logistic_student, average=False), capsys, points=3)
+    score, lines = grade(
+        check_logistic_regression_loss, partial(logistic_student, average=False), capsys, points=3
+    )
     assert "mean binary cross-entropy" in fail_line(lines, "small case, reg=0")
     for check in ("reg=0.5: ", "reg=0.5, bias_last=True", "stable for |Xw| ~ 1e4"):
         assert "loss: expected" in fail_line(lines, check)
@@ -274,9 +302,15 @@ def test_logistic_with_log_of_sigmoid_is_unstable(capsys):
 
 # --- eval_numerical_gradient ------------------------------------------------------
 
+
 def test_numgrad_one_sided_differences(capsys):
-    score, lines = grade(check_eval_numerical_gradient, partial(numgrad_student, centred=False), capsys, points=2)
-    for check in ("matches the exact gradient", "centred differences: accurate where one-sided ones are not"):
+    score, lines = grade(
+        check_eval_numerical_gradient, partial(numgrad_student, centred=False), capsys, points=2
+    )
+    for check in (
+        "matches the exact gradient",
+        "centred differences: accurate where one-sided ones are not",
+    ):
         line = fail_line(lines, check)
         assert "relative error" in line and "use centred differences" in line
     # weights: the first case counts 2, the others 1 -> 2 of 5 pass
@@ -284,8 +318,12 @@ def test_numgrad_one_sided_differences(capsys):
 
 
 def test_numgrad_that_does_not_restore_x(capsys):
-    score, lines = grade(check_eval_numerical_gradient, partial(numgrad_student, restore=False), capsys, points=2)
-    assert "restore each entry after perturbing it" in fail_line(lines, "x holds its original values afterwards")
+    score, lines = grade(
+        check_eval_numerical_gradient, partial(numgrad_student, restore=False), capsys, points=2
+    )
+    assert "restore each entry after perturbing it" in fail_line(
+        lines, "x holds its original values afterwards"
+    )
     assert score == pytest.approx(2 * 4 / 5, abs=SCORE_ATOL)
 
 

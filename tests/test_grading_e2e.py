@@ -17,8 +17,8 @@ import pytest
 
 from course_helpers import ASSIGNMENT, NOTEBOOK, make_course
 from gradkit.course.demo import make_submission
-from gradkit.course.grade import grade
 from gradkit.course.directory import Course
+from gradkit.course.grade import grade
 from gradkit.course.release import release, release_problems
 from gradkit.course.report import scores, write_feedback
 
@@ -36,7 +36,11 @@ IGNORE_INTERRUPT_LOOP = (
     "    while True:\n"
     "        pass\n"
 )
-DELEGATE = "from gradkit.linear import least_squares as _ls\ndef least_squares(X, y):\n    return _ls(X, y)\n"
+DELEGATE = (
+    "from gradkit.linear import least_squares as _ls\n"
+    "def least_squares(X, y):\n"
+    "    return _ls(X, y)\n"
+)
 WARNS = (
     "import warnings\n"
     "def least_squares(X, y):\n"
@@ -51,7 +55,7 @@ SNOOP = (
     "def least_squares(X, y):\n"
     "    for up in range(1, 8):\n"
     "        base = os.path.join(*(['..'] * up))\n"
-    "        if os.path.exists(os.path.join(base, 'solutions')) or os.path.exists(os.path.join(base, '.gradkit')):\n"
+    "        if any(os.path.exists(os.path.join(base, d)) for d in ('solutions', '.gradkit')):\n"
     "            return np.zeros(X.shape[1])\n"
     "    if any(COURSE_ROOT in v for v in os.environ.values()) or COURSE_ROOT in os.getcwd():\n"
     "        return np.zeros(X.shape[1])\n"
@@ -85,16 +89,26 @@ def graded(tmp_path_factory):
     nbfile = f"{NOTEBOOK}.ipynb"
     for student, kind in [("full", "full"), ("untouched", "untouched"), ("partial", "partial")]:
         make_submission(course, ASSIGNMENT, subs / student, kind)
-    scenarios = {"loop": LOOP, "sigign": IGNORE_INTERRUPT_LOOP, "delegate": DELEGATE, "warns": WARNS,
-                 "tamper": TAMPER, "snoop": f"COURSE_ROOT = {str(root)!r}\n" + SNOOP}
+    scenarios = {
+        "loop": LOOP,
+        "sigign": IGNORE_INTERRUPT_LOOP,
+        "delegate": DELEGATE,
+        "warns": WARNS,
+        "tamper": TAMPER,
+        "snoop": f"COURSE_ROOT = {str(root)!r}\n" + SNOOP,
+    }
     for student, source in scenarios.items():
         make_submission(course, ASSIGNMENT, subs / student, "full")
 
         def put(nb, source=source):
             _answer_cell(nb, "least_squares").source = source
+
         _edit(subs / student / nbfile, put)
     make_submission(course, ASSIGNMENT, subs / "deleted", "full")
-    _edit(subs / "deleted" / nbfile, lambda nb: nb.cells.remove(_answer_cell(nb, "test_least_squares")))
+    _edit(
+        subs / "deleted" / nbfile,
+        lambda nb: nb.cells.remove(_answer_cell(nb, "test_least_squares")),
+    )
     make_submission(course, ASSIGNMENT, subs / "duplicated", "full")
 
     def dup(nb):
@@ -102,6 +116,7 @@ def graded(tmp_path_factory):
         copy = nbformat.from_dict(json.loads(json.dumps(cell)))
         copy.id = "duplicate-of-test"  # a fresh cell id, as Jupyter gives a pasted cell
         nb.cells.insert(nb.cells.index(cell), copy)
+
     _edit(subs / "duplicated" / nbfile, dup)
     (subs / "corrupt").mkdir()
     (subs / "corrupt" / nbfile).write_text('{"cells": [ this is not json')
@@ -144,7 +159,9 @@ def test_calling_the_reference_scores_zero(graded):
     cells = _cell_scores(graded["course"], "delegate")
     assert cells["test_least_squares"][0] == 0
     assert cells["test_eval_numerical_gradient"][0] == 2
-    text = (graded["course"].root / "autograded" / "delegate" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text()
+    text = (
+        graded["course"].root / "autograded" / "delegate" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    ).read_text()
     assert "ran gradkit.linear.least_squares (the reference)" in text
 
 
@@ -155,13 +172,18 @@ def test_warnings_from_correct_code_keep_full_marks(graded):
 def test_tampering_does_not_gain_points(graded):
     cells = _cell_scores(graded["course"], "tamper")
     assert cells["test_least_squares"][0] == 0
-    text = (graded["course"].root / "autograded" / "tamper" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text()
+    text = (
+        graded["course"].root / "autograded" / "tamper" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    ).read_text()
     assert "integrity" in text
 
 
 def test_deleted_test_cell_is_restored_and_scored(graded):
     cells = _cell_scores(graded["course"], "deleted")
-    assert cells["test_least_squares"] == (2, False)  # restored, run, full marks; not "needs grading"
+    assert cells["test_least_squares"] == (
+        2,
+        False,
+    )  # restored, run, full marks; not "needs grading"
 
 
 def test_duplicated_graded_cell_does_not_stop_the_batch(graded):
@@ -196,7 +218,9 @@ def test_release_is_leak_free(graded):
 
 
 def _gradkit(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "gradkit", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "gradkit", *args], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def test_self_check_exit_status(graded):
@@ -209,16 +233,23 @@ def test_self_check_exit_status(graded):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("args, words", [
-    (("grade", "nope", "--submissions", "."), "unknown assignment 'nope'"),
-    (("grade", ASSIGNMENT, "--submissions", "/no/such/dir"), "not found"),
-    (("check", "/no/such.ipynb"), "not found"),
-    (("feedback", "nope"), "unknown assignment"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("grade", "nope", "--submissions", "."), "unknown assignment 'nope'"),
+        (("grade", ASSIGNMENT, "--submissions", "/no/such/dir"), "not found"),
+        (("check", "/no/such.ipynb"), "not found"),
+        (("feedback", "nope"), "unknown assignment"),
+    ],
+)
 def test_user_mistakes_get_one_line(graded, args, words):
     res = _gradkit(*args, cwd=graded["course"].root)
     assert res.returncode == 2
-    assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert (
+        words in res.stderr
+        and len(res.stderr.strip().splitlines()) == 1
+        and "Traceback" not in res.stderr
+    )
 
 
 def test_missing_secret_is_one_clear_line(tmp_path):
@@ -249,8 +280,13 @@ def test_commands_work_without_an_activated_venv(tmp_path):
 
     root = make_course(tmp_path / "c")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "gradkit", "release"], cwd=root, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "gradkit", "release"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     with sqlite3.connect(root / "gradebook.db") as db:
         assert db.execute("select count(*) from alembic_version").fetchone()[0] == 1

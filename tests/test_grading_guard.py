@@ -23,6 +23,7 @@ from gradkit.grading import (
     GradingFailure,
     check_eval_numerical_gradient,
     check_least_squares,
+    check_linear,
     check_logistic_regression_loss,
     check_ridge,
     check_softmax_loss_vectorized,
@@ -31,7 +32,6 @@ from gradkit.grading import (
     guard,
     seeds,
 )
-from gradkit.grading import check_linear
 
 ORIGINAL_ALLCLOSE = np.allclose
 ORIGINAL_VALUE_RTOL = check_linear.VALUE_RTOL
@@ -79,6 +79,7 @@ def grade_zero(checker, fn, capsys, **kwargs):
 
 # --- delegation -----------------------------------------------------------------
 
+
 def _scores_via_losses_svm(W, X, y, reg):
     loss, dS = losses.svm_loss(X @ W, y)
     return loss + 0.5 * reg * np.sum(W * W), X.T @ dS + reg * W
@@ -90,25 +91,43 @@ def _scores_via_losses_softmax(W, X, y, reg):
 
 
 DELEGATING = [
-    (check_svm_loss_naive, lambda W, X, y, reg: gradkit.linear.svm_loss_naive(W, X, y, reg),
-     "gradkit.linear.svm_loss_naive"),
-    (check_svm_loss_naive, lambda W, X, y, reg: gradkit.linear.svm_loss_vectorized(W, X, y, reg),
-     "gradkit.linear.svm_loss_vectorized"),
+    (
+        check_svm_loss_naive,
+        lambda W, X, y, reg: gradkit.linear.svm_loss_naive(W, X, y, reg),
+        "gradkit.linear.svm_loss_naive",
+    ),
+    (
+        check_svm_loss_naive,
+        lambda W, X, y, reg: gradkit.linear.svm_loss_vectorized(W, X, y, reg),
+        "gradkit.linear.svm_loss_vectorized",
+    ),
     (check_svm_loss_vectorized, linear.svm_loss_vectorized, "gradkit.linear.svm_loss_vectorized"),
     (check_svm_loss_vectorized, _scores_via_losses_svm, "gradkit.losses.svm_loss"),
     (check_softmax_loss_vectorized, _scores_via_losses_softmax, "gradkit.losses.softmax_loss"),
     (check_least_squares, lambda X, y: linear.ridge(X, y, 0.0), "gradkit.linear.ridge"),
-    (check_logistic_regression_loss, lambda *a, **k: linear.logistic_regression_loss(*a, **k),
-     "gradkit.linear.logistic_regression_loss"),
-    (check_eval_numerical_gradient, lambda f, x, h=1e-5: gradcheck.eval_numerical_gradient(f, x, h),
-     "gradkit.gradcheck.eval_numerical_gradient"),
-    (check_eval_numerical_gradient,
-     lambda f, x, h=1e-5: gradcheck.eval_numerical_gradient_array(lambda v: np.array(f(v)), x, np.array(1.0), h),
-     "gradkit.gradcheck.eval_numerical_gradient_array"),
+    (
+        check_logistic_regression_loss,
+        lambda *a, **k: linear.logistic_regression_loss(*a, **k),
+        "gradkit.linear.logistic_regression_loss",
+    ),
+    (
+        check_eval_numerical_gradient,
+        lambda f, x, h=1e-5: gradcheck.eval_numerical_gradient(f, x, h),
+        "gradkit.gradcheck.eval_numerical_gradient",
+    ),
+    (
+        check_eval_numerical_gradient,
+        lambda f, x, h=1e-5: gradcheck.eval_numerical_gradient_array(
+            lambda v: np.array(f(v)), x, np.array(1.0), h
+        ),
+        "gradkit.gradcheck.eval_numerical_gradient_array",
+    ),
 ]
 
 
-@pytest.mark.parametrize("checker, fn, reference", DELEGATING, ids=[d[2] + "-" + d[0].__name__ for d in DELEGATING])
+@pytest.mark.parametrize(
+    "checker, fn, reference", DELEGATING, ids=[d[2] + "-" + d[0].__name__ for d in DELEGATING]
+)
 def test_delegating_to_the_reference_scores_zero(checker, fn, reference, capsys):
     lines = grade_zero(checker, fn, capsys)
     expected = f"your function ran {reference} (the reference)"
@@ -125,13 +144,22 @@ def _exec_copy(ref, prelude=""):
     return namespace[ref.__name__]
 
 
-@pytest.mark.parametrize("checker, ref", [
-    pytest.param(check_svm_loss_naive, linear.svm_loss_naive, id="svm_loss_naive"),
-    pytest.param(check_softmax_loss_vectorized, linear.softmax_loss_vectorized, id="softmax_loss_vectorized"),
-    pytest.param(check_ridge, linear.ridge, id="ridge"),
-    pytest.param(check_logistic_regression_loss, linear.logistic_regression_loss, id="logistic"),
-    pytest.param(check_least_squares, linear.least_squares, id="least_squares"),
-])
+@pytest.mark.parametrize(
+    "checker, ref",
+    [
+        pytest.param(check_svm_loss_naive, linear.svm_loss_naive, id="svm_loss_naive"),
+        pytest.param(
+            check_softmax_loss_vectorized,
+            linear.softmax_loss_vectorized,
+            id="softmax_loss_vectorized",
+        ),
+        pytest.param(check_ridge, linear.ridge, id="ridge"),
+        pytest.param(
+            check_logistic_regression_loss, linear.logistic_regression_loss, id="logistic"
+        ),
+        pytest.param(check_least_squares, linear.least_squares, id="least_squares"),
+    ],
+)
 def test_exec_copy_of_the_reference_is_caught(checker, ref, capsys):
     lines = grade_zero(checker, _exec_copy(ref), capsys)
     assert any("(the reference)" in ln for ln in lines)
@@ -150,6 +178,7 @@ def test_allow_reference_switches_the_watch_off(capsys):
 
 
 # --- tampering ---------------------------------------------------------------------
+
 
 def _rebind_allclose():
     np.allclose = lambda *a, **k: True
@@ -171,7 +200,9 @@ TAMPERS = {
     "numpy.allclose was rebound": _rebind_allclose,
     "gradkit.grading.check_linear.VALUE_RTOL was rebound": _rebind_value_rtol,
     "gradkit.gradcheck.rel_error was rebound": _rebind_rel_error,
-    "the code of gradkit.linear.classifier_losses.svm_loss_naive was replaced": _replace_reference_code,
+    "the code of gradkit.linear.classifier_losses.svm_loss_naive was replaced": (
+        _replace_reference_code
+    ),
 }
 
 
@@ -190,10 +221,14 @@ def assert_integrity_failure(lines, change):
 
 
 @pytest.mark.parametrize("change", sorted(TAMPERS))
-@pytest.mark.parametrize("checker, good", [
-    (check_least_squares, least_squares_ok),
-    (check_eval_numerical_gradient, numgrad_ok),
-], ids=["least_squares", "eval_numerical_gradient"])
+@pytest.mark.parametrize(
+    "checker, good",
+    [
+        (check_least_squares, least_squares_ok),
+        (check_eval_numerical_gradient, numgrad_ok),
+    ],
+    ids=["least_squares", "eval_numerical_gradient"],
+)
 def test_tampering_while_called_scores_zero_and_is_undone(checker, good, change, capsys):
     def tampering_student(*args, **kwargs):
         TAMPERS[change]()
@@ -209,8 +244,14 @@ def test_tampering_in_an_earlier_cell_is_undone_before_grading_starts(change, ca
     seen_during_calls = []
 
     def student(X, y):
-        seen_during_calls.append((np.allclose, check_linear.VALUE_RTOL, gradcheck.rel_error,
-                                  linear.svm_loss_naive.__code__))
+        seen_during_calls.append(
+            (
+                np.allclose,
+                check_linear.VALUE_RTOL,
+                gradcheck.rel_error,
+                linear.svm_loss_naive.__code__,
+            )
+        )
         return least_squares_ok(X, y)
 
     TAMPERS[change]()  # the earlier cell
@@ -239,8 +280,11 @@ def test_no_tampering_no_integrity_line(capsys):
 
 # --- hidden seeds -------------------------------------------------------------------
 
+
 def hidden_lines(token, capsys):
-    check_svm_loss_naive(linear.svm_loss_naive, hidden=f"{seeds.PLACEHOLDER}:{token}", allow_reference=True)
+    check_svm_loss_naive(
+        linear.svm_loss_naive, hidden=f"{seeds.PLACEHOLDER}:{token}", allow_reference=True
+    )
     return [ln for ln in capsys.readouterr().out.splitlines() if "hidden case" in ln]
 
 
@@ -277,23 +321,26 @@ def test_derive_token_is_a_deterministic_keyed_hash():
     token = seeds.derive_token(**base)
     assert token == seeds.derive_token(**base)
     assert len(token) == 32 and int(token, 16) >= 0
-    for key, other in [("secret", b"other secret"), ("assignment", "02_backprop"),
-                       ("notebook", "softmax"), ("student", "grace")]:
+    for key, other in [
+        ("secret", b"other secret"),
+        ("assignment", "02_backprop"),
+        ("notebook", "softmax"),
+        ("student", "grace"),
+    ]:
         assert seeds.derive_token(**{**base, key: other}) != token, key
 
 
 def test_inject_replaces_only_the_placeholder_literal():
     cell = (
-        'hidden = None\n'
-        '### BEGIN HIDDEN TESTS\n'
+        "hidden = None\n"
+        "### BEGIN HIDDEN TESTS\n"
         'hidden = "gradkit:hidden"\n'
         "other = 'gradkit:hidden'\n"
-        '### END HIDDEN TESTS\n'
+        "### END HIDDEN TESTS\n"
         '# gradkit:hidden in a comment, "gradkit:hidden_case", "gradkit:hidden:abc"\n'
     )
-    expected = (
-        cell.replace('"gradkit:hidden"\n', '"gradkit:hidden:tok"\n')
-        .replace("'gradkit:hidden'\n", "'gradkit:hidden:tok'\n")
+    expected = cell.replace('"gradkit:hidden"\n', '"gradkit:hidden:tok"\n').replace(
+        "'gradkit:hidden'\n", "'gradkit:hidden:tok'\n"
     )
     assert seeds.inject(cell, "tok") == expected
     assert seeds.inject(expected, "tok") == expected  # a second pass changes nothing

@@ -169,8 +169,11 @@ def test_affine_rejects_mismatched_w():
 
 
 def test_affine_rejects_bad_b_x_and_w_rank():
-    with pytest.raises(ValueError, match=r"b must have shape \(5,\) to match w with 5 outputs; "
-                                         r"got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"b must have shape \(5,\) to match w with 5 outputs; "
+        r"got \(4,\)",
+    ):
         affine_forward(np.zeros((2, 12)), np.zeros((12, 5)), np.zeros(4))
     with pytest.raises(ValueError, match=r"x must have shape \(N, d1, \.\.\., dk\).*got \(5,\)"):
         affine_forward(np.zeros(5), np.zeros((5, 2)), np.zeros(2))

@@ -126,8 +126,9 @@ def test_gradient_dict_with_wrong_keys_raises():
     with pytest.raises(ValueError, match=r"keys of x0 \['W', 'b'\]; got \['W'\]"):
         lbfgs(lambda p: (0.0, {"W": p["W"]}), {"W": np.zeros(2), "b": np.zeros(1)})
     with pytest.raises(ValueError, match=r"grad\['b'\] must have shape \(1,\)"):
-        lbfgs(lambda p: (0.0, {"W": p["W"], "b": np.zeros(2)}),
-              {"W": np.zeros(2), "b": np.zeros(1)})
+        lbfgs(
+            lambda p: (0.0, {"W": p["W"], "b": np.zeros(2)}), {"W": np.zeros(2), "b": np.zeros(1)}
+        )
 
 
 def test_non_scalar_loss_or_bad_return_raises():
@@ -139,10 +140,12 @@ def test_non_scalar_loss_or_bad_return_raises():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"max_iter": 0}, "max_iter must be a positive integer"),
-     ({"max_iter": 2.5}, "max_iter must be a positive integer"),
-     ({"tol": 0.0}, "tol must be a positive"),
-     ({"tol": -1e-3}, "tol must be a positive")],
+    [
+        ({"max_iter": 0}, "max_iter must be a positive integer"),
+        ({"max_iter": 2.5}, "max_iter must be a positive integer"),
+        ({"tol": 0.0}, "tol must be a positive"),
+        ({"tol": -1e-3}, "tol must be a positive"),
+    ],
 )
 def test_bad_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):

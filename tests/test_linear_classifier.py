@@ -164,8 +164,9 @@ def test_classifier_learns_separable_blobs(cls):
     X, y = _blobs(seed=0)
     model = cls(seed=1)
     assert model.W is None  # created lazily
-    history = model.train(X[:300], y[:300], learning_rate=0.1, reg=1e-3, num_iters=100,
-                          batch_size=64)
+    history = model.train(
+        X[:300], y[:300], learning_rate=0.1, reg=1e-3, num_iters=100, batch_size=64
+    )
     assert model.W.shape == (3, 3)
     assert len(history) == 100 and all(isinstance(v, float) for v in history)
     initial = np.log(3) if cls is Softmax else 3 - 1

@@ -192,8 +192,10 @@ def test_class_losses_nonnegative_shift_invariant_rows_sum_to_zero(loss_fn, data
     np.testing.assert_allclose(dx.sum(axis=1), 0, atol=PROP_TOL)
 
 
-@given(hnp.arrays(np.float64, (3, 2), elements=st.floats(-1e3, 1e3)),
-       hnp.arrays(np.int64, (3, 2), elements=st.integers(0, 1)))
+@given(
+    hnp.arrays(np.float64, (3, 2), elements=st.floats(-1e3, 1e3)),
+    hnp.arrays(np.int64, (3, 2), elements=st.integers(0, 1)),
+)
 def test_sigmoid_cross_entropy_label_flip_symmetry(x, y):
     # σ(−s) = 1 − σ(s): flipping both the scores and the labels gives the same loss.
     loss, dx = sigmoid_cross_entropy_loss(x, y)
@@ -287,8 +289,11 @@ def test_class_losses_reject_bad_inputs(loss_fn):
 )
 def test_same_shape_losses_reject_mismatched_shapes(loss_fn, good):
     name = loss_fn.__name__
-    with pytest.raises(ValueError, match=rf"{name}: x and \w+ must have the same shape; "
-                       r"got \(4, 1\) and \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}: x and \w+ must have the same shape; "
+        r"got \(4, 1\) and \(4,\)",
+    ):
         loss_fn(np.zeros((4, 1)), np.full(4, good))
     with pytest.raises(ValueError, match=rf"{name}: x must be 1-D or 2-D; got shape \(2, 2, 2\)"):
         loss_fn(np.zeros((2, 2, 2)), np.full((2, 2, 2), good))

@@ -138,9 +138,18 @@ def test_two_layer_inputs_unchanged(rng):
 
 
 def small_fc(normalization=None, keep=1.0, reg=0.3, seed=0, **kw):
-    return FullyConnectedNet([7, 5], input_dim=6, num_classes=4, dropout_keep_ratio=keep,
-                             normalization=normalization, reg=reg, weight_scale=0.5,
-                             dtype=np.float64, seed=seed, **kw)
+    return FullyConnectedNet(
+        [7, 5],
+        input_dim=6,
+        num_classes=4,
+        dropout_keep_ratio=keep,
+        normalization=normalization,
+        reg=reg,
+        weight_scale=0.5,
+        dtype=np.float64,
+        seed=seed,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("keep", [1.0, 0.6])
@@ -164,16 +173,26 @@ def test_fc_gradients_depth3(rng, normalization, keep):
 def test_fc_parameter_names_and_shapes():
     model = FullyConnectedNet([7, 5], input_dim=6, num_classes=4, normalization="layernorm")
     shapes = {k: v.shape for k, v in model.params.items()}
-    assert shapes == {"W1": (6, 7), "b1": (7,), "gamma1": (7,), "beta1": (7,),
-                      "W2": (7, 5), "b2": (5,), "gamma2": (5,), "beta2": (5,),
-                      "W3": (5, 4), "b3": (4,)}
+    assert shapes == {
+        "W1": (6, 7),
+        "b1": (7,),
+        "gamma1": (7,),
+        "beta1": (7,),
+        "W2": (7, 5),
+        "b2": (5,),
+        "gamma2": (5,),
+        "beta2": (5,),
+        "W3": (5, 4),
+        "b3": (4,),
+    }
     assert all(v.dtype == np.float32 for v in model.params.values())
     assert model.num_layers == 3
 
 
 def test_fc_initial_loss_is_log_c(rng):
-    model = FullyConnectedNet([30, 30], input_dim=20, num_classes=10, weight_scale=1e-3,
-                              dtype=np.float64, seed=0)
+    model = FullyConnectedNet(
+        [30, 30], input_dim=20, num_classes=10, weight_scale=1e-3, dtype=np.float64, seed=0
+    )
     loss, _ = model.loss(rng.standard_normal((40, 20)), rng.integers(0, 10, 40))
     assert abs(loss - np.log(10)) < INITIAL_LOSS_TOL
 
@@ -244,8 +263,9 @@ def test_fc_seed_reproducible_and_init_scheme():
 
 def test_fc_float32_matches_float64(rng):
     m64 = small_fc("batchnorm")
-    m32 = FullyConnectedNet([7, 5], input_dim=6, num_classes=4, normalization="batchnorm",
-                            reg=0.3, dtype=np.float32)
+    m32 = FullyConnectedNet(
+        [7, 5], input_dim=6, num_classes=4, normalization="batchnorm", reg=0.3, dtype=np.float32
+    )
     m32.params = {k: v.astype(np.float32) for k, v in m64.params.items()}
     X, y = rng.standard_normal((5, 6)), rng.integers(0, 4, 5)
     l64, g64 = m64.loss(X, y)
@@ -266,15 +286,18 @@ def test_fc_inputs_unchanged(rng):
     assert_inputs_unchanged(model.loss, rng.standard_normal((4, 6)), np.array([0, 1, 2, 3]))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"normalization": "groupnorm"}, r"normalization must be one of .*'groupnorm'"),
-    ({"dropout_keep_ratio": 0.0}, r"dropout_keep_ratio must lie in \(0, 1\]; got 0.0"),
-    ({"dropout_keep_ratio": 1.5}, r"dropout_keep_ratio must lie in \(0, 1\]; got 1.5"),
-    ({"hidden_dims": [5, 0]}, r"hidden_dims\[1\] must be a positive integer"),
-    ({"hidden_dims": 5}, "hidden_dims must be a list"),
-    ({"dtype": np.int32}, "dtype must be a floating dtype"),
-    ({"init": "glorious"}, "init must name a gradkit.init scheme"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"normalization": "groupnorm"}, r"normalization must be one of .*'groupnorm'"),
+        ({"dropout_keep_ratio": 0.0}, r"dropout_keep_ratio must lie in \(0, 1\]; got 0.0"),
+        ({"dropout_keep_ratio": 1.5}, r"dropout_keep_ratio must lie in \(0, 1\]; got 1.5"),
+        ({"hidden_dims": [5, 0]}, r"hidden_dims\[1\] must be a positive integer"),
+        ({"hidden_dims": 5}, "hidden_dims must be a list"),
+        ({"dtype": np.int32}, "dtype must be a floating dtype"),
+        ({"init": "glorious"}, "init must name a gradkit.init scheme"),
+    ],
+)
 def test_fc_bad_constructor_arguments(kwargs, message):
     args = {"hidden_dims": [5], "input_dim": 6, "num_classes": 3, **kwargs}
     with pytest.raises(ValueError, match=message):

@@ -63,8 +63,12 @@ def test_batchnorm_train_hand_case():
 
 
 def test_batchnorm_test_mode_hand_case():
-    bn = {"mode": "test", "eps": 3.0, "running_mean": np.array([1.0, 0.0]),
-          "running_var": np.array([1.0, 1.0])}
+    bn = {
+        "mode": "test",
+        "eps": 3.0,
+        "running_mean": np.array([1.0, 0.0]),
+        "running_var": np.array([1.0, 1.0]),
+    }
     out, cache = batchnorm_forward(X, GAMMA, BETA, bn)
     # gamma·(x − μ)/2 + beta
     np.testing.assert_allclose(out, [[1.0, 0.0], [3.0, 1.0]], atol=HAND_TOL)
@@ -88,18 +92,32 @@ def test_layernorm_hand_case():
 def test_batchnorm_backward_matches_numeric_gradient(backward, mode, rng):
     x, gamma, beta = _bn_inputs(rng)
     bn = {"mode": mode, "running_mean": rng.standard_normal(3), "running_var": rng.random(3) + 0.5}
-    check_backward(batchnorm_forward, backward, {"x": x, "gamma": gamma, "beta": beta}, rng,
-                   extra={"bn_param": bn})
+    check_backward(
+        batchnorm_forward,
+        backward,
+        {"x": x, "gamma": gamma, "beta": beta},
+        rng,
+        extra={"bn_param": bn},
+    )
 
 
 def test_layernorm_backward_matches_numeric_gradient(rng):
     x, gamma, beta = _bn_inputs(rng, n=3, d=5)
-    check_backward(layernorm_forward, layernorm_backward, {"x": x, "gamma": gamma, "beta": beta},
-                   rng, extra={"ln_param": {}})
+    check_backward(
+        layernorm_forward,
+        layernorm_backward,
+        {"x": x, "gamma": gamma, "beta": beta},
+        rng,
+        extra={"ln_param": {}},
+    )
 
 
-@given(st.integers(0, 2**32 - 1), st.integers(4, 40), st.integers(1, 20),
-       st.sampled_from(["train", "test"]))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(4, 40),
+    st.integers(1, 20),
+    st.sampled_from(["train", "test"]),
+)
 def test_batchnorm_backward_and_alt_agree(seed, n, d, mode):
     rng = np.random.default_rng(seed)
     x, gamma, beta = _bn_inputs(rng, n=n, d=d)
@@ -113,8 +131,13 @@ def test_batchnorm_backward_and_alt_agree(seed, n, d, mode):
 # ------------------------------------------------------------------ properties
 
 
-@given(st.integers(0, 2**32 - 1), st.integers(4, 30), st.integers(1, 5),
-       st.floats(-100, 100), st.floats(0.5, 10))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(4, 30),
+    st.integers(1, 5),
+    st.floats(-100, 100),
+    st.floats(0.5, 10),
+)
 def test_batchnorm_train_output_has_mean_beta_and_std_gamma(seed, n, d, loc, scale):
     rng = np.random.default_rng(seed)
     x = loc + scale * rng.standard_normal((n, d))

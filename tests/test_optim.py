@@ -107,6 +107,7 @@ def test_adam_uses_incremented_t_with_existing_state():
 
 # ---- independent straightforward loops to compare trajectories with ----------
 
+
 def _grad(A, b, w):
     return A @ w - b
 
@@ -349,8 +350,14 @@ def test_non_positive_learning_rate_raises(rule, lr):
 
 @pytest.mark.parametrize(
     "rule, key",
-    [(sgd_momentum, "velocity"), (nesterov_momentum, "velocity"), (adagrad, "cache"),
-     (rmsprop, "cache"), (adam, "m"), (adam, "v")],
+    [
+        (sgd_momentum, "velocity"),
+        (nesterov_momentum, "velocity"),
+        (adagrad, "cache"),
+        (rmsprop, "cache"),
+        (adam, "m"),
+        (adam, "v"),
+    ],
 )
 def test_state_with_wrong_shape_raises(rule, key):
     with pytest.raises(ValueError, match=rf"config\['{key}'\].*\(2,\); got \(3,\)"):
@@ -359,9 +366,16 @@ def test_state_with_wrong_shape_raises(rule, key):
 
 @pytest.mark.parametrize(
     "rule, key, value",
-    [(sgd_momentum, "momentum", 1.0), (nesterov_momentum, "momentum", -0.1),
-     (rmsprop, "decay_rate", 1.5), (adam, "beta1", 1.0), (adam, "beta2", -0.5),
-     (adagrad, "epsilon", 0.0), (adam, "t", -1), (adam, "t", 1.5)],
+    [
+        (sgd_momentum, "momentum", 1.0),
+        (nesterov_momentum, "momentum", -0.1),
+        (rmsprop, "decay_rate", 1.5),
+        (adam, "beta1", 1.0),
+        (adam, "beta2", -0.5),
+        (adagrad, "epsilon", 0.0),
+        (adam, "t", -1),
+        (adam, "t", 1.5),
+    ],
 )
 def test_bad_hyper_parameters_raise(rule, key, value):
     with pytest.raises(ValueError, match=key):

@@ -122,9 +122,7 @@ def test_pca_and_whiten_hand_case_axis_aligned():
 
 # --------------------------------------------------------------------------- properties
 
-data_params = st.tuples(
-    st.integers(0, 2**31 - 1), st.integers(50, 120), st.integers(1, 6)
-)
+data_params = st.tuples(st.integers(0, 2**31 - 1), st.integers(50, 120), st.integers(1, 6))
 
 
 @given(data_params)

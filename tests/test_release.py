@@ -1,4 +1,4 @@
-"""The committed student release: in sync with solutions/, leak-free, and every stub fails every test."""
+"""The committed student release: in sync with solutions/, leak-free, every stub fails."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gradkit.course.selfcheck import check_notebook
 from gradkit.course.directory import Course
 from gradkit.course.release import release, release_problems
+from gradkit.course.selfcheck import check_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,12 @@ def test_release_is_in_sync_byte_for_byte(regenerated, assignment):
     for nb in COURSE.notebooks(assignment):
         committed = COURSE.assignments_dir / assignment / f"{nb}.ipynb"
         fresh = regenerated.assignments_dir / assignment / f"{nb}.ipynb"
-        assert committed.is_file(), f"{committed} missing: run `gradkit release {assignment}` and commit"
+        assert committed.is_file(), (
+            f"{committed} missing: run `gradkit release {assignment}` and commit"
+        )
         assert committed.read_bytes() == fresh.read_bytes(), (
-            f"{committed} is out of date: run `gradkit release {assignment}` and commit assignments/"
+            f"{committed} is out of date: "
+            f"run `gradkit release {assignment}` and commit assignments/"
         )
 
 
@@ -70,7 +73,9 @@ def test_every_stub_fails_every_test(assignment, notebook):
     passing = [r["grade_id"] for r in rows if r["score"] > 0]
     assert passing == [], f"stubs earn points in {passing}"
     # the student's self-check says so through its exit status
-    res = subprocess.run([sys.executable, "-m", "gradkit", "check", str(path)], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "gradkit", "check", str(path)], capture_output=True, text=True
+    )
     assert res.returncode == 1, res.stdout + res.stderr
 
 

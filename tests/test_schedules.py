@@ -72,7 +72,12 @@ def test_inverse_sqrt_by_hand():
 def test_linear_warmup_by_hand():
     # 0.1·(t + 1)/4 for t < 4, then constant 0.1
     assert [linear_warmup(0.1, t, 4) for t in range(6)] == [
-        approx(0.025), approx(0.05), approx(0.075), approx(0.1), approx(0.1), approx(0.1)
+        approx(0.025),
+        approx(0.05),
+        approx(0.075),
+        approx(0.1),
+        approx(0.1),
+        approx(0.1),
     ]
     half = lambda t: 0.05  # noqa: E731
     assert linear_warmup(0.1, 3, 4, after=half) == approx(0.1)
@@ -122,8 +127,7 @@ def test_warmup_hands_over_continuously(W):
     lr0, T = 0.2, 10 * W
     schedules = [
         make_schedule("linear_warmup", lr0, warmup_steps=W, after="inverse_sqrt", warmup=W),
-        Schedule(linear_warmup, lr0, warmup_steps=W,
-                 after=lambda s: cosine(lr0, s - W, T - W)),
+        Schedule(linear_warmup, lr0, warmup_steps=W, after=lambda s: cosine(lr0, s - W, T - W)),
     ]
     for sched in schedules:
         values = [sched(t) for t in range(T)]
@@ -142,15 +146,17 @@ def test_schedules_are_pure_functions_of_t():
 
 @pytest.mark.parametrize(
     "name, kwargs, func",
-    [("step_decay", {"step_size": 3, "gamma": 0.5}, step_decay),
-     ("step", {"step_size": 3}, step_decay),
-     ("cosine", {"T": 20, "lr_min": 0.01}, cosine),
-     ("linear_decay", {"T": 20}, linear_decay),
-     ("linear", {"T": 20}, linear_decay),
-     ("inverse_sqrt", {}, inverse_sqrt),
-     ("linear_warmup", {"warmup_steps": 4}, linear_warmup),
-     ("constant", {}, constant),
-     (None, {}, constant)],
+    [
+        ("step_decay", {"step_size": 3, "gamma": 0.5}, step_decay),
+        ("step", {"step_size": 3}, step_decay),
+        ("cosine", {"T": 20, "lr_min": 0.01}, cosine),
+        ("linear_decay", {"T": 20}, linear_decay),
+        ("linear", {"T": 20}, linear_decay),
+        ("inverse_sqrt", {}, inverse_sqrt),
+        ("linear_warmup", {"warmup_steps": 4}, linear_warmup),
+        ("constant", {}, constant),
+        (None, {}, constant),
+    ],
 )
 def test_make_schedule_matches_the_function(name, kwargs, func):
     sched = make_schedule(name, 0.1, **kwargs)
@@ -187,24 +193,26 @@ def test_make_schedule_bad_parameters_raise_at_construction():
 
 @pytest.mark.parametrize(
     "call, match",
-    [(lambda: step_decay(0.1, -1, 10), "step_decay: t must be a finite number >= 0; got -1"),
-     (lambda: cosine(0.1, float("nan"), 10), "cosine: t must be a finite number >= 0"),
-     (lambda: linear_decay(0.1, "3", 10), "linear_decay: t must be a number >= 0; got '3'"),
-     (lambda: inverse_sqrt(0.1, None), "inverse_sqrt: t must be a number >= 0; got None"),
-     (lambda: step_decay(0.0, 1, 10), "lr0 must be a positive"),
-     (lambda: step_decay(0.1, 1, 0), "step_size must be a positive"),
-     (lambda: step_decay(0.1, 1, 10, gamma=1.5), r"gamma must lie in \(0, 1\]; got 1.5"),
-     (lambda: step_decay(0.1, 1, 10, gamma=0), "gamma must lie in"),
-     (lambda: cosine(0.1, 1, -5), "T must be a positive"),
-     (lambda: cosine(0.1, 1, 10, lr_min=0.2), "lr_min must not exceed lr0 = 0.1; got 0.2"),
-     (lambda: cosine(0.1, 1, 10, lr_min=-0.1), "lr_min must be a non-negative"),
-     (lambda: linear_decay(0.1, 1, 0), "T must be a positive"),
-     (lambda: inverse_sqrt(0.1, 1, warmup=0), "warmup must be a positive"),
-     (lambda: linear_warmup(0.1, 1, 0), "warmup_steps must be a positive"),
-     (lambda: linear_warmup(0.1, 1, 5, after=0.3), "after must be a schedule callable"),
-     (lambda: scale_lr_for_batch(0.1, 0, 128), "batch_size must be a positive integer; got 0"),
-     (lambda: scale_lr_for_batch(0.1, 64, 12.5), "base_batch_size must be a positive integer"),
-     (lambda: scale_lr_for_batch(-1, 64, 128), "lr0 must be a positive")],
+    [
+        (lambda: step_decay(0.1, -1, 10), "step_decay: t must be a finite number >= 0; got -1"),
+        (lambda: cosine(0.1, float("nan"), 10), "cosine: t must be a finite number >= 0"),
+        (lambda: linear_decay(0.1, "3", 10), "linear_decay: t must be a number >= 0; got '3'"),
+        (lambda: inverse_sqrt(0.1, None), "inverse_sqrt: t must be a number >= 0; got None"),
+        (lambda: step_decay(0.0, 1, 10), "lr0 must be a positive"),
+        (lambda: step_decay(0.1, 1, 0), "step_size must be a positive"),
+        (lambda: step_decay(0.1, 1, 10, gamma=1.5), r"gamma must lie in \(0, 1\]; got 1.5"),
+        (lambda: step_decay(0.1, 1, 10, gamma=0), "gamma must lie in"),
+        (lambda: cosine(0.1, 1, -5), "T must be a positive"),
+        (lambda: cosine(0.1, 1, 10, lr_min=0.2), "lr_min must not exceed lr0 = 0.1; got 0.2"),
+        (lambda: cosine(0.1, 1, 10, lr_min=-0.1), "lr_min must be a non-negative"),
+        (lambda: linear_decay(0.1, 1, 0), "T must be a positive"),
+        (lambda: inverse_sqrt(0.1, 1, warmup=0), "warmup must be a positive"),
+        (lambda: linear_warmup(0.1, 1, 0), "warmup_steps must be a positive"),
+        (lambda: linear_warmup(0.1, 1, 5, after=0.3), "after must be a schedule callable"),
+        (lambda: scale_lr_for_batch(0.1, 0, 128), "batch_size must be a positive integer; got 0"),
+        (lambda: scale_lr_for_batch(0.1, 64, 12.5), "base_batch_size must be a positive integer"),
+        (lambda: scale_lr_for_batch(-1, 64, 128), "lr0 must be a positive"),
+    ],
 )
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):

@@ -18,8 +18,12 @@ def digits():
 
 
 def small_data(digits, n_train=200, n_val=100):
-    return {"X_train": digits["X_train"][:n_train], "y_train": digits["y_train"][:n_train],
-            "X_val": digits["X_val"][:n_val], "y_val": digits["y_val"][:n_val]}
+    return {
+        "X_train": digits["X_train"][:n_train],
+        "y_train": digits["y_train"][:n_train],
+        "X_val": digits["X_val"][:n_val],
+        "y_val": digits["y_val"][:n_val],
+    }
 
 
 def quiet(model, data, **kw):
@@ -49,8 +53,14 @@ def test_check_accuracy_hand_computed():
 def test_overfits_fifty_examples(digits):
     data = small_data(digits, n_train=50)
     model = TwoLayerNet(64, 100, 10, weight_scale=1e-2, seed=0)
-    solver = quiet(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
-                   batch_size=25, num_epochs=40)
+    solver = quiet(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": 5e-3},
+        batch_size=25,
+        num_epochs=40,
+    )
     solver.train()
     assert solver.train_acc_history[-1] == 1.0
     assert solver.loss_history[-1] < 0.1 * solver.loss_history[0]
@@ -59,8 +69,14 @@ def test_overfits_fifty_examples(digits):
 def test_histories_best_params_and_swap(digits):
     data = small_data(digits)
     model = FullyConnectedNet([40], input_dim=64, normalization="batchnorm", seed=1)
-    solver = quiet(model, data, update_rule="sgd_momentum", optim_config={"learning_rate": 0.05},
-                   batch_size=50, num_epochs=3)
+    solver = quiet(
+        model,
+        data,
+        update_rule="sgd_momentum",
+        optim_config={"learning_rate": 0.05},
+        batch_size=50,
+        num_epochs=3,
+    )
     solver.train()
     assert len(solver.loss_history) == 3 * (200 // 50)
     assert len(solver.train_acc_history) == len(solver.val_acc_history) == 3 + 1
@@ -78,8 +94,9 @@ def test_best_epoch_restored_with_its_batchnorm_statistics(digits):
     data = small_data(digits)
     model = FullyConnectedNet([40], input_dim=64, normalization="batchnorm", seed=1)
     # A sane rate for two epochs, then a wild one that wrecks the last epoch.
-    solver = quiet(model, data, lr_schedule=lambda t: 0.1 if t < 8 else 50.0, batch_size=50,
-                   num_epochs=3)
+    solver = quiet(
+        model, data, lr_schedule=lambda t: 0.1 if t < 8 else 50.0, batch_size=50, num_epochs=3
+    )
     solver.train()
     assert solver.val_acc_history[-1] < solver.best_val_acc  # the best epoch is not the last
     # Params *and* running statistics of the best epoch are back in the model.
@@ -89,8 +106,14 @@ def test_best_epoch_restored_with_its_batchnorm_statistics(digits):
 def test_one_config_per_param_and_caller_dict_untouched(digits):
     config = {"learning_rate": 1e-3}
     model = TwoLayerNet(64, 20, 10, seed=0)
-    solver = quiet(model, small_data(digits), update_rule="adam", optim_config=config,
-                   batch_size=100, num_epochs=1)
+    solver = quiet(
+        model,
+        small_data(digits),
+        update_rule="adam",
+        optim_config=config,
+        batch_size=100,
+        num_epochs=1,
+    )
     solver.train()
     assert config == {"learning_rate": 1e-3}
     configs = solver.optim_configs
@@ -100,8 +123,14 @@ def test_one_config_per_param_and_caller_dict_untouched(digits):
 
 
 def test_lr_decay_per_epoch(digits):
-    solver = quiet(TwoLayerNet(64, 10, 10, seed=0), small_data(digits), update_rule="sgd",
-                   optim_config={"learning_rate": 0.1}, lr_decay=0.5, num_epochs=3)
+    solver = quiet(
+        TwoLayerNet(64, 10, 10, seed=0),
+        small_data(digits),
+        update_rule="sgd",
+        optim_config={"learning_rate": 0.1},
+        lr_decay=0.5,
+        num_epochs=3,
+    )
     solver.train()
     # 0.1 · 0.5³ after three epochs; each epoch's updates used the rate in force.
     assert abs(solver.optim_configs["W1"]["learning_rate"] - 0.0125) < LR_TOL
@@ -110,27 +139,50 @@ def test_lr_decay_per_epoch(digits):
 
 def test_lr_schedule_callable_and_name(digits):
     data = small_data(digits)
-    solver = quiet(TwoLayerNet(64, 10, 10, seed=0), data, lr_schedule=lambda t: 0.1 / (t + 1),
-                   batch_size=50, num_epochs=2)
+    solver = quiet(
+        TwoLayerNet(64, 10, 10, seed=0),
+        data,
+        lr_schedule=lambda t: 0.1 / (t + 1),
+        batch_size=50,
+        num_epochs=2,
+    )
     solver.train()
     np.testing.assert_allclose(solver.lr_history, [0.1 / (t + 1) for t in range(8)])
     # A named schedule with a length spans the whole run (T = 8 iterations here).
-    solver = quiet(TwoLayerNet(64, 10, 10, seed=0), data, optim_config={"learning_rate": 0.2},
-                   lr_schedule="linear", batch_size=50, num_epochs=2)
+    solver = quiet(
+        TwoLayerNet(64, 10, 10, seed=0),
+        data,
+        optim_config={"learning_rate": 0.2},
+        lr_schedule="linear",
+        batch_size=50,
+        num_epochs=2,
+    )
     solver.train()
     np.testing.assert_allclose(solver.lr_history, [0.2 * (1 - t / 8) for t in range(8)])
-    solver = quiet(TwoLayerNet(64, 10, 10, seed=0), data, lr_schedule=("step", {"step_size": 4}),
-                   batch_size=50, num_epochs=2)  # sgd's default rate 1e-2 is lr0
+    solver = quiet(
+        TwoLayerNet(64, 10, 10, seed=0),
+        data,
+        lr_schedule=("step", {"step_size": 4}),
+        batch_size=50,
+        num_epochs=2,
+    )  # sgd's default rate 1e-2 is lr0
     solver.train()
     np.testing.assert_allclose(solver.lr_history, [1e-2] * 4 + [1e-3] * 4)
 
 
 def test_same_seed_same_run_and_no_global_rng(digits):
     def run():
-        model = FullyConnectedNet([30], input_dim=64, dropout_keep_ratio=0.8, seed=0,
-                                  dropout_rng=np.random.default_rng(1))
-        solver = quiet(model, small_data(digits), update_rule="adam", num_epochs=2,
-                       num_train_samples=100, batch_size=40)
+        model = FullyConnectedNet(
+            [30], input_dim=64, dropout_keep_ratio=0.8, seed=0, dropout_rng=np.random.default_rng(1)
+        )
+        solver = quiet(
+            model,
+            small_data(digits),
+            update_rule="adam",
+            num_epochs=2,
+            num_train_samples=100,
+            batch_size=40,
+        )
         solver.train()
         return solver.loss_history, solver.val_acc_history
 
@@ -159,8 +211,14 @@ def test_checkpoint_round_trip_and_resume(digits, tmp_path):
 
     def make():
         model = FullyConnectedNet([30], input_dim=64, normalization="batchnorm", seed=3)
-        return model, quiet(model, data, update_rule="adam", batch_size=50, num_epochs=4,
-                            checkpoint_name=str(tmp_path / "run"))
+        return model, quiet(
+            model,
+            data,
+            update_rule="adam",
+            batch_size=50,
+            num_epochs=4,
+            checkpoint_name=str(tmp_path / "run"),
+        )
 
     model, solver = make()
     solver.train()
@@ -185,8 +243,10 @@ def test_checkpoint_round_trip_and_resume(digits, tmp_path):
     solver3.load_checkpoint(path)
     assert all(np.array_equal(model.params[k], model3.params[k]) for k in model.params)
     assert model3.params["W1"].dtype == np.float32
-    assert all(np.array_equal(solver.optim_configs["W1"][k], solver3.optim_configs["W1"][k])
-               for k in ("m", "v"))
+    assert all(
+        np.array_equal(solver.optim_configs["W1"][k], solver3.optim_configs["W1"][k])
+        for k in ("m", "v")
+    )
     assert solver3.best_val_acc == solver.best_val_acc
     np.load(path, allow_pickle=False).close()  # a plain .npz, no pickled objects
 
@@ -200,13 +260,21 @@ def test_load_checkpoint_rejects_other_architecture(digits, tmp_path):
         other.load_checkpoint(path)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.pop("y_val"), r"missing keys \['y_val'\]"),
-    (lambda d: d.update(y_train=d["y_train"][:5]), r"y_train must have shape \(200,\).*got \(5,\)"),
-    (lambda d: d.update(X_val=d["X_val"][:, :10]),
-     r"same shape per example.*\(200, 64\).*\(100, 10\)"),
-    (lambda d: d.update(y_val=d["y_val"] + 0.5), "y_val must hold integer labels"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("y_val"), r"missing keys \['y_val'\]"),
+        (
+            lambda d: d.update(y_train=d["y_train"][:5]),
+            r"y_train must have shape \(200,\).*got \(5,\)",
+        ),
+        (
+            lambda d: d.update(X_val=d["X_val"][:, :10]),
+            r"same shape per example.*\(200, 64\).*\(100, 10\)",
+        ),
+        (lambda d: d.update(y_val=d["y_val"] + 0.5), "y_val must hold integer labels"),
+    ],
+)
 def test_bad_data_raises(digits, change, message):
     data = small_data(digits)
     change(data)

@@ -54,8 +54,11 @@ DEEP_HP = {"keep": 0.7, "learning_rate": 1e-3, "reg": 1e-2}
 EPOCHS, BATCH = 30, 50  # fixed for both networks, Adam in both
 
 # The grids searched on the held-out part of the training split.
-LINEAR_GRID = {"num_iters": [1500, 5000], "learning_rate": [0.3, 1.0, 3.0],
-               "reg": [0.0, 3e-4, 1e-3, 3e-3, 1e-2]}
+LINEAR_GRID = {
+    "num_iters": [1500, 5000],
+    "learning_rate": [0.3, 1.0, 3.0],
+    "reg": [0.0, 3e-4, 1e-3, 3e-3, 1e-2],
+}
 TWO_LAYER_GRID = {"learning_rate": [5e-4, 1e-3, 3e-3], "reg": [0.0, 1e-3, 1e-2]}
 DEEP_GRID = {"keep": [0.7, 0.85, 1.0], "learning_rate": [1e-3, 3e-3], "reg": [0.0, 1e-3, 1e-2]}
 
@@ -67,8 +70,14 @@ def digits_splits():
 
 def fit_linear(cls, data, seed, learning_rate, reg, num_iters, batch_size):
     model = cls(seed=seed)
-    model.train(add_bias_column(data["X_train"]), data["y_train"], learning_rate=learning_rate,
-                reg=reg, num_iters=num_iters, batch_size=batch_size)
+    model.train(
+        add_bias_column(data["X_train"]),
+        data["y_train"],
+        learning_rate=learning_rate,
+        reg=reg,
+        num_iters=num_iters,
+        batch_size=batch_size,
+    )
     return float(np.mean(model.predict(add_bias_column(data["X_val"])) == data["y_val"]))
 
 
@@ -77,16 +86,34 @@ def two_layer(seed, reg):
 
 
 def deep_net(seed, keep, reg):
-    return FullyConnectedNet([100, 100], input_dim=64, num_classes=10, dropout_keep_ratio=keep,
-                             normalization="batchnorm", reg=reg, init="he", seed=seed,
-                             dropout_rng=np.random.default_rng(seed + 100))
+    return FullyConnectedNet(
+        [100, 100],
+        input_dim=64,
+        num_classes=10,
+        dropout_keep_ratio=keep,
+        normalization="batchnorm",
+        reg=reg,
+        init="he",
+        seed=seed,
+        dropout_rng=np.random.default_rng(seed + 100),
+    )
 
 
 def fit_net(model, data, seed, learning_rate):
     """Train with Adam; return the final-epoch validation accuracy (whole split)."""
-    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": learning_rate},
-                    num_epochs=EPOCHS, batch_size=BATCH, num_train_samples=None,
-                    num_val_samples=None, verbose=False, progress=False, seed=seed)
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": learning_rate},
+        num_epochs=EPOCHS,
+        batch_size=BATCH,
+        num_train_samples=None,
+        num_val_samples=None,
+        verbose=False,
+        progress=False,
+        seed=seed,
+    )
     solver.train()
     return solver.val_acc_history[-1]
 
@@ -123,21 +150,39 @@ def search():
     Xf, yf, Xh, yh = train_val_split(d["X_train"], d["y_train"], val_fraction=0.2, seed=1)
     held = {"X_train": Xf, "y_train": yf, "X_val": Xh, "y_val": yh}
     runs = [
-        ("softmax", LINEAR_GRID, (0, 1, 2),
-         lambda hp, s: fit_linear(Softmax, held, s, batch_size=200, **hp)),
-        ("svm", LINEAR_GRID, (0, 1, 2),
-         lambda hp, s: fit_linear(LinearSVM, held, s, batch_size=200, **hp)),
-        ("two-layer", TWO_LAYER_GRID, (0, 1),
-         lambda hp, s: fit_net(two_layer(s, hp["reg"]), held, s, hp["learning_rate"])),
-        ("deep", DEEP_GRID, (0, 1),
-         lambda hp, s: fit_net(deep_net(s, hp["keep"], hp["reg"]), held, s, hp["learning_rate"])),
+        (
+            "softmax",
+            LINEAR_GRID,
+            (0, 1, 2),
+            lambda hp, s: fit_linear(Softmax, held, s, batch_size=200, **hp),
+        ),
+        (
+            "svm",
+            LINEAR_GRID,
+            (0, 1, 2),
+            lambda hp, s: fit_linear(LinearSVM, held, s, batch_size=200, **hp),
+        ),
+        (
+            "two-layer",
+            TWO_LAYER_GRID,
+            (0, 1),
+            lambda hp, s: fit_net(two_layer(s, hp["reg"]), held, s, hp["learning_rate"]),
+        ),
+        (
+            "deep",
+            DEEP_GRID,
+            (0, 1),
+            lambda hp, s: fit_net(deep_net(s, hp["keep"], hp["reg"]), held, s, hp["learning_rate"]),
+        ),
     ]
     for name, grid, seeds, run in runs:
         start = time.perf_counter()
         scored = [(float(np.mean([run(hp, s) for s in seeds])), hp) for hp in _grid(grid)]
         best = max(scored, key=lambda r: r[0])  # max keeps the first of equal scores
-        print(f"{name}: best held-out acc {best[0]:.4f} with {best[1]} "
-              f"({len(scored)} configs, {time.perf_counter() - start:.0f} s)")
+        print(
+            f"{name}: best held-out acc {best[0]:.4f} with {best[1]} "
+            f"({len(scored)} configs, {time.perf_counter() - start:.0f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,13 @@ def test_activation_functions_bad_inputs():
 
 def test_image_grid_panels_titles_and_rescaling(rng):
     images = rng.standard_normal((5, 4, 3))
-    fig = assert_inputs_unchanged(vis.show_image_grid, images, labels=[0, 1, 2, 1, 0],
-                                  class_names=["cat", "car", "frog"], ncols=3)
+    fig = assert_inputs_unchanged(
+        vis.show_image_grid,
+        images,
+        labels=[0, 1, 2, 1, 0],
+        class_names=["cat", "car", "frog"],
+        ncols=3,
+    )
     assert len(fig.axes) == 5  # the unused sixth cell of the 2x3 grid is removed
     assert [ax.get_title() for ax in fig.axes] == ["cat", "car", "frog", "car", "cat"]
     for ax in fig.axes:
@@ -303,10 +308,13 @@ def bowl_vectorized(w):
 
 
 def test_optimizer_trajectories_lines_and_contours():
-    paths = {"sgd": np.array([[-3.0, 1.0], [-2.0, -0.5], [-1.0, 0.2]]),
-             "adam": np.array([[-3.0, 1.0], [-2.9, 0.9]])}
-    fig = assert_inputs_unchanged(vis.plot_optimizer_trajectories, bowl_point, paths,
-                                  (-4, 4), (-2, 2), resolution=30)
+    paths = {
+        "sgd": np.array([[-3.0, 1.0], [-2.0, -0.5], [-1.0, 0.2]]),
+        "adam": np.array([[-3.0, 1.0], [-2.9, 0.9]]),
+    }
+    fig = assert_inputs_unchanged(
+        vis.plot_optimizer_trajectories, bowl_point, paths, (-4, 4), (-2, 2), resolution=30
+    )
     (ax,) = fig.axes
     lines = labelled_lines(ax)
     assert [ln.get_label() for ln in lines] == ["sgd", "adam"]

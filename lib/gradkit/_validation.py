@@ -43,9 +43,7 @@ def as_array(name: str, value, where: str, *, floating: bool = True) -> np.ndarr
         if arr.dtype.kind in "biu":
             arr = arr.astype(np.float64)
         elif arr.dtype.kind != "f":
-            raise ValueError(
-                f"{where}: {name} must be a real numeric array; got dtype {arr.dtype}"
-            )
+            raise ValueError(f"{where}: {name} must be a real numeric array; got dtype {arr.dtype}")
     return arr
 
 
@@ -62,9 +60,7 @@ def check_ndim(name: str, arr: np.ndarray, ndim, where: str) -> None:
 def check_shape(name: str, arr: np.ndarray, expected, where: str, why: str = "") -> None:
     """Raise unless ``arr.shape`` matches ``expected``; ``None`` in ``expected`` is a wildcard."""
     expected = tuple(expected)
-    ok = arr.ndim == len(expected) and all(
-        e is None or e == s for e, s in zip(expected, arr.shape)
-    )
+    ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape))
     if not ok:
         want = "(" + ", ".join("*" if e is None else str(e) for e in expected)
         want += ",)" if len(expected) == 1 else ")"
@@ -96,7 +92,8 @@ def check_labels(y, num_examples: int, num_classes: int, where: str) -> np.ndarr
     check_shape("y", y, (num_examples,), where, f"(one label per row of the {num_examples} scores)")
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(
-            f"{where}: labels must lie in [0, {num_classes}); got values from {y.min()} to {y.max()}"
+            f"{where}: labels must lie in [0, {num_classes}); "
+            f"got values from {y.min()} to {y.max()}"
         )
     return y
 
@@ -137,7 +134,9 @@ def check_count(name: str, value, where: str, *, minimum: int = 1, optional: boo
         want = {0: "a non-negative integer", 1: "a positive integer"}.get(
             minimum, f"an integer >= {minimum}"
         )
-        raise ValueError(f"{where}: {name} must be {want}{' or None' if optional else ''}; got {value!r}")
+        raise ValueError(
+            f"{where}: {name} must be {want}{' or None' if optional else ''}; got {value!r}"
+        )
     return int(value)
 
 

@@ -16,7 +16,7 @@ argument or read the same array through a closure (as in
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "eval_numerical_gradient_array",
     "grad_check_sparse",
     "directional_grad_check",
+    "numeric_backward",
     "DEFAULT_H",
     "GRAD_REL_TOL",
 ]
@@ -129,6 +130,78 @@ def eval_numerical_gradient_array(
             )
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
     return grad
+
+
+def numeric_backward(
+    forward: Callable[..., np.ndarray],
+    inputs: Mapping[str, np.ndarray],
+    dout,
+    wrt=None,
+    h: float = DEFAULT_H,
+    batch: Callable[[list], list] | None = None,
+    chunk: int = 512,
+) -> dict[str, np.ndarray]:
+    """What a backward pass must return, by centred differences of the forward pass.
+
+    For each name ``k`` in ``wrt`` (default: every input), the numeric
+    gradient of ``sum(forward(**inputs) * dout)`` with respect to
+    ``inputs[k]``: ``grad[i] = Σ_j dout_j (f_j(x + h·e_i) − f_j(x − h·e_i)) / 2h``.
+    Use a random ``dout``: an all-ones upstream gradient hides errors that
+    cancel in a sum.
+
+    ``forward(**inputs)`` returns the output array. With ``batch`` given,
+    the perturbed inputs are evaluated through it instead, ``chunk`` at a
+    time: ``batch([inputs_1, inputs_2, ...]) -> [out_1, out_2, ...]`` (the
+    autograder uses it to send many evaluations in one round trip). Inputs
+    are never modified: each perturbation is a new array.
+
+    Shapes: inputs {name: array}, dout (shape of the output) -> {name: array of that input's shape}.
+    """
+    where = "numeric_backward"
+    base = {k: np.asarray(v) for k, v in inputs.items()}
+    names = list(base) if wrt is None else list(wrt)
+    for k in names:
+        if k not in base:
+            raise ValueError(f"{where}: wrt names {k!r}, which is not an input ({sorted(base)})")
+    dout = np.asarray(dout, dtype=np.float64)
+    evaluate = batch or (lambda many: [forward(**args) for args in many])
+
+    def perturbations():
+        for k in names:
+            x = base[k].astype(np.float64)
+            for ix in np.ndindex(x.shape):
+                for step in (h, -h):
+                    moved = x.copy()
+                    moved[ix] += step
+                    yield {**base, k: moved}
+
+    values: list[float] = []
+    pending: list = []
+
+    def flush():
+        for out in evaluate(pending):
+            out = np.asarray(out, dtype=np.float64)
+            if out.shape != dout.shape:
+                raise ValueError(
+                    f"{where}: dout must have the shape of the forward output {out.shape}; "
+                    f"got {dout.shape}"
+                )
+            values.append(float(np.sum(out * dout)))
+        pending.clear()
+
+    for args in perturbations():
+        pending.append(args)
+        if len(pending) >= chunk:
+            flush()
+    if pending:
+        flush()
+    grads, pos = {}, 0
+    for k in names:
+        size = base[k].size
+        pairs = np.asarray(values[pos : pos + 2 * size]).reshape(size, 2)
+        grads[k] = ((pairs[:, 0] - pairs[:, 1]) / (2 * h)).reshape(base[k].shape)
+        pos += 2 * size
+    return grads
 
 
 def grad_check_sparse(

@@ -15,7 +15,14 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
-from ._validation import as_array, check_dout, check_ndim, check_positive, check_probability, check_shape
+from ._validation import (
+    as_array,
+    check_dout,
+    check_ndim,
+    check_positive,
+    check_probability,
+    check_shape,
+)
 
 __all__ = [
     "batchnorm_forward",

@@ -143,9 +143,7 @@ def penalty_over_params(params, reg, kind: str = "l2", skip=UNREGULARIZED_PREFIX
         )
         penalty = elastic_net_penalty
     else:
-        raise ValueError(
-            f"{where}: kind must be one of 'l2', 'l1', 'elastic_net'; got {kind!r}"
-        )
+        raise ValueError(f"{where}: kind must be one of 'l2', 'l1', 'elastic_net'; got {kind!r}")
     total, grads = 0.0, {}
     for name, value in params.items():
         if str(name).startswith(skip):
@@ -173,8 +171,10 @@ def max_norm_project(w, c: float, axis: int = 0):
     c = _number("c", c, where, allow_zero=False)
     if w.ndim < 1:
         raise ValueError(f"{where}: w must be an array of weight vectors; got a scalar")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not (
-        -w.ndim <= axis < w.ndim
+    if (
+        isinstance(axis, bool)
+        or not isinstance(axis, (int, np.integer))
+        or not (-w.ndim <= axis < w.ndim)
     ):
         raise ValueError(
             f"{where}: axis must be an int in [{-w.ndim}, {w.ndim}) for w of shape {w.shape}; "

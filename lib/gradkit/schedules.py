@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from typing import Callable
+from collections.abc import Callable
 
 from ._validation import check_count, check_positive
 
@@ -141,7 +141,9 @@ def linear_warmup(lr0, t, warmup_steps, after=None):
     t = _check_t(t, where)
     warmup_steps = check_positive("warmup_steps", warmup_steps, where)
     if after is not None and not callable(after):
-        raise ValueError(f"{where}: after must be a schedule callable t -> lr or None; got {after!r}")
+        raise ValueError(
+            f"{where}: after must be a schedule callable t -> lr or None; got {after!r}"
+        )
     if t < warmup_steps:
         return lr0 * min(1.0, (t + 1) / warmup_steps)
     return lr0 if after is None else float(after(t))

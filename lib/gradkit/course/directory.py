@@ -94,7 +94,7 @@ def ensure_tools_on_path() -> None:
 
 
 def find_course(start: str | os.PathLike | None = None) -> Course:
-    """The course whose root holds ``nbgrader_config.py``: ``start``, or the first parent that does."""
+    """The course whose root holds ``nbgrader_config.py``: ``start`` or its nearest parent."""
     here = Path(start or os.getcwd()).resolve()
     if start is not None and not here.is_dir():
         raise UserError(f"course directory {here} does not exist")

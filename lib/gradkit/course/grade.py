@@ -42,7 +42,8 @@ def collect_submissions(source: Path, assignment: str, notebooks: list[str], wor
     source = Path(source)
     if not source.exists():
         raise UserError(
-            f"submissions {source} not found; pass a folder with one sub-folder per student, or a zip"
+            f"submissions {source} not found; "
+            "pass a folder with one sub-folder per student, or a zip"
         )
     if source.is_file():
         if not zipfile.is_zipfile(source):
@@ -83,7 +84,8 @@ def _collect_flat(files, notebooks):
             found.setdefault(student, {})[match] = p
     if not found:
         raise UserError(
-            f"no file in the zip ends with a notebook name of the assignment ({', '.join(notebooks)})"
+            "no file in the zip ends with a notebook name of the assignment "
+            f"({', '.join(notebooks)})"
         )
     return found
 
@@ -94,7 +96,8 @@ def _problem(path: Path) -> str:
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # any parse/validation failure means: cannot grade
-        return f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        first = str(exc).splitlines()[0][:120] if str(exc) else ""
+        return f"{path.name} is not a valid notebook ({type(exc).__name__}: {first})"
     return ""
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbclient.util import run_sync
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Unicode
 
 from ..grading.seeds import derive_token, inject

@@ -31,7 +31,8 @@ def scores(course: Course, assignment: str) -> list[dict]:
     status = _status(course, assignment)
     if not status:
         raise UserError(
-            f"{assignment} has not been graded yet; run `gradkit grade {assignment} --submissions DIR`"
+            f"{assignment} has not been graded yet; "
+            f"run `gradkit grade {assignment} --submissions DIR`"
         )
     rows = []
     with Gradebook(f"sqlite:///{course.db_path}") as gb:
@@ -112,7 +113,9 @@ def _notebook_feedback(problem: str | None, path: Path) -> list[str]:
     if problem:
         return [f"<p class='fail'>Could not be graded: {html.escape(problem)}</p>"]
     if not path.is_file():
-        return ["<p class='fail'>Could not be graded: no autograded notebook (see the instructor).</p>"]
+        return [
+            "<p class='fail'>Could not be graded: no autograded notebook (see the instructor).</p>"
+        ]
     body = []
     nb = nbformat.read(str(path), as_version=4)
     for cell in nb.cells:
@@ -153,7 +156,8 @@ def write_feedback(course: Course, assignment: str) -> list[Path]:
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} .pass{{color:#176f2c}}
-.fail{{color:#a4161a}} .sum{{font-weight:bold;list-style:none}} li{{font-family:monospace}}</style></head>
+.fail{{color:#a4161a}} .sum{{font-weight:bold;list-style:none}}
+li{{font-family:monospace}}</style></head>
 <body><h1>{title}</h1>
 <p>Each test lists its checks. Hidden tests are summarised by result only.</p>
 {body}

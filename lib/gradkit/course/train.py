@@ -24,9 +24,16 @@ __all__ = ["train_digits_demo", "DEMO_SETTINGS"]
 #: Model and solver settings of the demo (chosen on a held-out part of the
 #: training split, see tests/test_targets.py).
 DEMO_SETTINGS = {
-    "hidden_dims": [100, 100], "normalization": "batchnorm", "dropout_keep_ratio": 0.7,
-    "reg": 1e-2, "init": "he", "update_rule": "adam", "learning_rate": 1e-3,
-    "batch_size": 50, "num_epochs": 30, "quick_epochs": 5,
+    "hidden_dims": [100, 100],
+    "normalization": "batchnorm",
+    "dropout_keep_ratio": 0.7,
+    "reg": 1e-2,
+    "init": "he",
+    "update_rule": "adam",
+    "learning_rate": 1e-3,
+    "batch_size": 50,
+    "num_epochs": 30,
+    "quick_epochs": 5,
 }
 
 
@@ -65,15 +72,30 @@ def train_digits_demo(out_dir, seed=0, quick=False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     data = load_digits(seed=seed)
     data = {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")}
-    model = FullyConnectedNet(s["hidden_dims"], input_dim=data["X_train"].shape[1], num_classes=10,
-                              dropout_keep_ratio=s["dropout_keep_ratio"],
-                              normalization=s["normalization"], reg=s["reg"], init=s["init"],
-                              seed=seed, dropout_rng=np.random.default_rng([seed, 1]))
+    model = FullyConnectedNet(
+        s["hidden_dims"],
+        input_dim=data["X_train"].shape[1],
+        num_classes=10,
+        dropout_keep_ratio=s["dropout_keep_ratio"],
+        normalization=s["normalization"],
+        reg=s["reg"],
+        init=s["init"],
+        seed=seed,
+        dropout_rng=np.random.default_rng([seed, 1]),
+    )
     epochs = s["quick_epochs"] if quick else s["num_epochs"]
-    solver = Solver(model, data, update_rule=s["update_rule"],
-                    optim_config={"learning_rate": s["learning_rate"]},
-                    batch_size=s["batch_size"], num_epochs=epochs, num_train_samples=None,
-                    verbose=False, progress=True, seed=seed)
+    solver = Solver(
+        model,
+        data,
+        update_rule=s["update_rule"],
+        optim_config={"learning_rate": s["learning_rate"]},
+        batch_size=s["batch_size"],
+        num_epochs=epochs,
+        num_train_samples=None,
+        verbose=False,
+        progress=True,
+        seed=seed,
+    )
     start = time.perf_counter()
     solver.train()
     seconds = time.perf_counter() - start

@@ -31,7 +31,16 @@ __all__ = ["CIFAR10_CLASSES", "load_cifar10", "write_cifar10_batch"]
 
 #: Class names in label order.
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 _TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -79,8 +88,14 @@ def _check_count(name: str, value, available: int) -> int:
     return value
 
 
-def load_cifar10(root, num_training=None, num_validation: int = 1000, num_test=None,
-                 dtype=np.float64, flatten: bool = False) -> dict:
+def load_cifar10(
+    root,
+    num_training=None,
+    num_validation: int = 1000,
+    num_test=None,
+    dtype=np.float64,
+    flatten: bool = False,
+) -> dict:
     """Load CIFAR-10 from the python pickle batches in ``root``.
 
     The training batches are concatenated in order: the first ``num_training``

@@ -12,9 +12,9 @@ from .._validation import as_array, check_count, check_positive, get_rng
 __all__ = ["make_spiral", "make_blobs", "make_circles"]
 
 
-
-def make_spiral(n_per_class: int = 100, num_classes: int = 3, noise: float = 0.2,
-                rng=None, seed=None):
+def make_spiral(
+    n_per_class: int = 100, num_classes: int = 3, noise: float = 0.2, rng=None, seed=None
+):
     """Interleaved spiral arms, one per class: not linearly separable.
 
     Math: for class c, radius r = linspace(0, 1) and angle t = linspace(4c, 4(c+1))
@@ -59,8 +59,9 @@ def make_blobs(n_per_class: int = 100, centers=3, std: float = 0.5, rng=None, se
     return X, np.repeat(np.arange(centers.shape[0], dtype=np.int64), n)
 
 
-def make_circles(n_per_class: int = 100, noise: float = 0.1, factor: float = 0.5,
-                 rng=None, seed=None):
+def make_circles(
+    n_per_class: int = 100, noise: float = 0.1, factor: float = 0.5, rng=None, seed=None
+):
     """Two concentric rings: class 0 on radius 1, class 1 on radius ``factor``.
 
     The classic case a linear classifier cannot separate (polar coordinates can).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import gradcheck
-from .check_linear import NUMGRAD_TOL, NUM_HIDDEN_CASES
+from .check_linear import NUM_HIDDEN_CASES, NUMGRAD_TOL
 from .checker import Checker, describe_diff
 from .seeds import hidden_rng
 
@@ -74,7 +74,9 @@ def check_eval_numerical_gradient(
         points,
         {
             "gradkit.gradcheck.eval_numerical_gradient": gradcheck.eval_numerical_gradient,
-            "gradkit.gradcheck.eval_numerical_gradient_array": gradcheck.eval_numerical_gradient_array,
+            "gradkit.gradcheck.eval_numerical_gradient_array": (
+                gradcheck.eval_numerical_gradient_array
+            ),
             "gradkit.gradcheck.grad_check_sparse": gradcheck.grad_check_sparse,
         },
         allow_reference=allow_reference,

@@ -241,7 +241,7 @@ def check_logistic_regression_loss(
             )
             w0, X0, y0 = args
 
-            def f(wp):
+            def f(wp, X0=X0, y0=y0):
                 r = ck.call(wp, X0, y0)
                 if not r.ok:
                     raise RuntimeError(r.error)

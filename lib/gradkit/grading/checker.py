@@ -87,7 +87,8 @@ def describe_diff(got, expected) -> str:
         return f"expected {float(e):.6g}, got {float(g):.6g}"
     err = np.abs(g - e)
     i = np.unravel_index(int(np.argmax(err)), err.shape)
-    return f"largest difference at index {tuple(int(k) for k in i)}: expected {e[i]:.6g}, got {g[i]:.6g}"
+    where = tuple(int(k) for k in i)
+    return f"largest difference at index {where}: expected {e[i]:.6g}, got {g[i]:.6g}"
 
 
 @contextmanager
@@ -201,7 +202,8 @@ class Checker:
             sum(1 for _, _, p, _ in self.results if p) if not (tampering or self.delegated) else 0
         )
         print(
-            f"{self.name}: {n_pass}/{len(self.results)} checks passed, {score:g}/{self.points:g} points"
+            f"{self.name}: {n_pass}/{len(self.results)} checks passed, "
+            f"{score:g}/{self.points:g} points"
         )
         if score <= 0:
             raise GradingFailure(

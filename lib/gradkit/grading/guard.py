@@ -123,7 +123,8 @@ def _check_and_restore() -> list[str]:
         live = vars(mod)
         for attr, obj in attrs.items():
             if attr.startswith("__") or (name == __name__ and attr == "_snapshot"):
-                continue  # module dunders are not used by checkers; _snapshot is the guard's own state
+                # module dunders are not used by checkers; _snapshot is the guard's own state
+                continue
             if live.get(attr, _MISSING) is not obj:
                 changes.append(f"{name}.{attr} was rebound")
                 setattr(mod, attr, obj)

@@ -10,7 +10,15 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from .._validation import as_array, check_count, check_labels, check_ndim, check_positive, check_shape, get_rng
+from .._validation import (
+    as_array,
+    check_count,
+    check_labels,
+    check_ndim,
+    check_positive,
+    check_shape,
+    get_rng,
+)
 from .classifier_losses import softmax_loss_vectorized, svm_loss_vectorized
 
 __all__ = ["LinearClassifier", "LinearSVM", "Softmax"]
@@ -33,8 +41,9 @@ class LinearClassifier(ABC):
         self.W = None
         self.rng = get_rng(seed=seed)
 
-    def train(self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200,
-              verbose=False):
+    def train(
+        self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, verbose=False
+    ):
         """Minibatch SGD: ``num_iters`` steps ``W −= learning_rate · dW`` on resampled batches.
 
         Each step samples ``batch_size`` rows of X uniformly with replacement
@@ -65,8 +74,13 @@ class LinearClassifier(ABC):
             num_classes = int(np.max(y)) + 1
             self.W = (0.001 * self.rng.standard_normal((d, num_classes))).astype(X.dtype)
         else:
-            check_shape("X", X, (None, self.W.shape[0]), where,
-                        f"to match the trained W with {self.W.shape[0]} rows")
+            check_shape(
+                "X",
+                X,
+                (None, self.W.shape[0]),
+                where,
+                f"to match the trained W with {self.W.shape[0]} rows",
+            )
             y = check_labels(y, n, self.W.shape[1], where)
 
         loss_history = []
@@ -89,8 +103,13 @@ class LinearClassifier(ABC):
             raise ValueError(f"{where}: the classifier has no weights yet; call train first")
         X = as_array("X", X, where)
         check_ndim("X", X, 2, where)
-        check_shape("X", X, (None, self.W.shape[0]), where,
-                    f"to match the trained W with {self.W.shape[0]} rows")
+        check_shape(
+            "X",
+            X,
+            (None, self.W.shape[0]),
+            where,
+            f"to match the trained W with {self.W.shape[0]} rows",
+        )
         return np.argmax(X @ self.W, axis=1)
 
     @abstractmethod

@@ -104,7 +104,9 @@ def svm_loss_vectorized(W, X, y, reg):
     loss = np.sum(margins * active) / n + reg_loss
     dscores = active
     dscores[rows, y] -= np.sum(active, axis=1)
-    dW = (dscores.T @ X).T / n + reg_grad  # = Xᵀ dS; this operand order streams X faster through BLAS
+    dW = (
+        dscores.T @ X
+    ).T / n + reg_grad  # = Xᵀ dS; this operand order streams X faster through BLAS
     return float(loss), dW
 
 
@@ -166,5 +168,7 @@ def softmax_loss_vectorized(W, X, y, reg):
     loss = np.sum(np.log(sum_exp[:, 0]) - shifted[rows, y]) / n + reg_loss
     dscores = exp / sum_exp
     dscores[rows, y] -= 1
-    dW = (dscores.T @ X).T / n + reg_grad  # = Xᵀ dS; this operand order streams X faster through BLAS
+    dW = (
+        dscores.T @ X
+    ).T / n + reg_grad  # = Xᵀ dS; this operand order streams X faster through BLAS
     return float(loss), dW

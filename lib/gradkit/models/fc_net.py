@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._inputs import check_inputs
 from .._validation import check_count, check_probability, get_rng
 from ..dropout import dropout_backward, dropout_forward
 from ..layers import affine_backward, affine_forward, relu_backward, relu_forward
 from ..losses import softmax_loss
-from ..regularization import penalty_over_params
 from ..normalization import (
     batchnorm_backward_alt,
     batchnorm_forward,
     layernorm_backward,
     layernorm_forward,
 )
+from ..regularization import penalty_over_params
+from ._inputs import check_inputs
 
 __all__ = ["FullyConnectedNet", "NORMALIZATIONS"]
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._inputs import check_inputs
 from .._validation import check_count, get_rng
 from ..layers import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward
 from ..losses import softmax_loss
 from ..regularization import penalty_over_params
+from ._inputs import check_inputs
 
 __all__ = ["TwoLayerNet"]
 
@@ -36,8 +36,9 @@ class TwoLayerNet:
     Taught in assignment 02.
     """
 
-    def __init__(self, input_dim=64, hidden_dim=100, num_classes=10, weight_scale=1e-3,
-                 reg=0.0, seed=None):
+    def __init__(
+        self, input_dim=64, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0, seed=None
+    ):
         where = "TwoLayerNet"
         D = check_count("input_dim", input_dim, where)
         H = check_count("hidden_dim", hidden_dim, where)

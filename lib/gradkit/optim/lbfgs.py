@@ -12,7 +12,7 @@ augmentation), otherwise the line search fails.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def _unflatten(flat, keys, shapes, dtypes=None):
     pieces, start = [], 0
     for i, shape in enumerate(shapes):
         size = int(np.prod(shape, dtype=np.int64))
-        piece = np.array(flat[start:start + size], dtype=np.float64).reshape(shape)
+        piece = np.array(flat[start : start + size], dtype=np.float64).reshape(shape)
         if dtypes is not None:
             piece = piece.astype(dtypes[i], copy=False)
         pieces.append(piece)
@@ -103,7 +103,9 @@ def lbfgs(loss_and_grad: Callable, x0, max_iter: int = 100, tol: float = 1e-8):
 
     where = "lbfgs"
     if not callable(loss_and_grad):
-        raise ValueError(f"{where}: loss_and_grad must be callable; got {type(loss_and_grad).__name__}")
+        raise ValueError(
+            f"{where}: loss_and_grad must be callable; got {type(loss_and_grad).__name__}"
+        )
     max_iter = check_count("max_iter", max_iter, where)
     tol = check_positive("tol", tol, where)
     keys, shapes, dtypes, flat0 = _flatten_spec(x0, where)

@@ -5,7 +5,7 @@ See :mod:`gradkit.optim` for the config keys and defaults. Taught in assignment 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._inputs import as_output, check_example_shape, check_input, check_stats
 from .._validation import check_positive
+from ._inputs import as_output, check_example_shape, check_input, check_stats
 
 __all__ = ["fit_pca", "pca_transform", "inverse_pca", "whiten", "inverse_whiten"]
 

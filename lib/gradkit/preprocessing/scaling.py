@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_positive
 from ._inputs import (
     as_output,
     check_example_shape,
@@ -15,7 +16,6 @@ from ._inputs import (
     check_stats,
     group_stat,
 )
-from .._validation import check_positive
 
 __all__ = [
     "fit_center",

@@ -25,11 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import optim
+from .._validation import as_array, check_count, check_positive, get_rng
 from . import checkpoint
 from ._inputs import DATA_KEYS, check_data, check_schedule, norm_state
-from .._validation import as_array, check_count, check_positive, get_rng
 
 __all__ = ["Solver"]
+
 
 class Solver:
     """Train a classification model with minibatch gradient descent.
@@ -61,10 +62,25 @@ class Solver:
     Taught in assignment 05.
     """
 
-    def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_schedule=None,
-                 lr_decay=1.0, batch_size=100, num_epochs=10, num_train_samples=1000,
-                 num_val_samples=None, checkpoint_name=None, print_every=10, verbose=True,
-                 progress=True, seed=None):
+    def __init__(
+        self,
+        model,
+        data,
+        *,
+        update_rule="sgd",
+        optim_config=None,
+        lr_schedule=None,
+        lr_decay=1.0,
+        batch_size=100,
+        num_epochs=10,
+        num_train_samples=1000,
+        num_val_samples=None,
+        checkpoint_name=None,
+        print_every=10,
+        verbose=True,
+        progress=True,
+        seed=None,
+    ):
         if not (hasattr(model, "params") and callable(getattr(model, "loss", None))):
             raise ValueError("Solver: model must have a params dict and a loss(X, y=None) method")
         self.model = model
@@ -79,8 +95,12 @@ class Solver:
         self.lr_decay = check_positive("lr_decay", lr_decay, "Solver")
         self.batch_size = check_count("batch_size", batch_size, "Solver")
         self.num_epochs = check_count("num_epochs", num_epochs, "Solver", minimum=0)
-        self.num_train_samples = check_count("num_train_samples", num_train_samples, "Solver", optional=True)
-        self.num_val_samples = check_count("num_val_samples", num_val_samples, "Solver", optional=True)
+        self.num_train_samples = check_count(
+            "num_train_samples", num_train_samples, "Solver", optional=True
+        )
+        self.num_val_samples = check_count(
+            "num_val_samples", num_val_samples, "Solver", optional=True
+        )
         self.checkpoint_name = checkpoint_name
         self.print_every = print_every
         self.verbose = bool(verbose)
@@ -158,8 +178,10 @@ class Solver:
             self.best_params = {k: np.array(v, copy=True) for k, v in self.model.params.items()}
             self.best_model_state = norm_state(self.model)
         if self.verbose:
-            log(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.4f}; "
-                f"val acc: {val_acc:.4f}")
+            log(
+                f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.4f}; "
+                f"val acc: {val_acc:.4f}"
+            )
         return train_acc, val_acc
 
     def train(self):
@@ -185,7 +207,7 @@ class Solver:
             while self.epoch < self.num_epochs:
                 order = self._rng.permutation(n)
                 for i in range(per_epoch):
-                    idx = order[i * batch:(i + 1) * batch]
+                    idx = order[i * batch : (i + 1) * batch]
                     loss = self._step(self.X_train[idx], self.y_train[idx])
                     self.loss_history.append(loss)
                     if self.verbose and self.print_every and self.t % self.print_every == 0:
@@ -194,9 +216,12 @@ class Solver:
                     if bar is not None:
                         bar.update(1)
                         if self.t % 10 == 0 or i == per_epoch - 1:
-                            bar.set_postfix(loss=f"{loss:.3f}", epoch=self.epoch + 1,
-                                            val_acc=f"{self.val_acc_history[-1]:.3f}",
-                                            refresh=False)
+                            bar.set_postfix(
+                                loss=f"{loss:.3f}",
+                                epoch=self.epoch + 1,
+                                val_acc=f"{self.val_acc_history[-1]:.3f}",
+                                refresh=False,
+                            )
                 self.epoch += 1
                 if self._schedule is None and self.lr_decay != 1.0:
                     base = self._base_lr()
@@ -204,8 +229,11 @@ class Solver:
                         cfg["learning_rate"] = float(cfg.get("learning_rate", base)) * self.lr_decay
                 self._record_accuracy(log)
                 if bar is not None:
-                    bar.set_postfix(loss=f"{self.loss_history[-1]:.3f}", epoch=self.epoch,
-                                    val_acc=f"{self.val_acc_history[-1]:.3f}")
+                    bar.set_postfix(
+                        loss=f"{self.loss_history[-1]:.3f}",
+                        epoch=self.epoch,
+                        val_acc=f"{self.val_acc_history[-1]:.3f}",
+                    )
                 if self.checkpoint_name:
                     self.save_checkpoint(f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
         finally:
@@ -239,10 +267,12 @@ class Solver:
             X, y = X[idx], y[idx]
         if X.shape[0] == 0:
             return 0.0
-        pred = np.concatenate([
-            np.argmax(self.model.loss(X[i:i + batch_size]), axis=1)
-            for i in range(0, X.shape[0], batch_size)
-        ])
+        pred = np.concatenate(
+            [
+                np.argmax(self.model.loss(X[i : i + batch_size]), axis=1)
+                for i in range(0, X.shape[0], batch_size)
+            ]
+        )
         return float(np.mean(pred == y))
 
     # ------------------------------------------------------------ checkpoints

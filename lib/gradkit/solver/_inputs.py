@@ -48,15 +48,25 @@ def check_data(data) -> dict:
 
 def norm_state(model) -> list:
     """Copies of the batch-norm running statistics that go with the current params."""
-    return [{k: np.array(bn[k], copy=True) for k in ("running_mean", "running_var") if k in bn}
-            for bn in getattr(model, "bn_params", None) or []]
+    return [
+        {k: np.array(bn[k], copy=True) for k in ("running_mean", "running_var") if k in bn}
+        for bn in getattr(model, "bn_params", None) or []
+    ]
 
 
 def check_schedule(lr_schedule):
     """Accept None, a schedule name, a (name, kwargs) pair or a callable ``t -> lr``."""
-    ok = (lr_schedule is None or callable(lr_schedule) or isinstance(lr_schedule, str) or (
-        isinstance(lr_schedule, (tuple, list)) and len(lr_schedule) == 2
-        and isinstance(lr_schedule[0], str) and isinstance(lr_schedule[1], dict)))
+    ok = (
+        lr_schedule is None
+        or callable(lr_schedule)
+        or isinstance(lr_schedule, str)
+        or (
+            isinstance(lr_schedule, (tuple, list))
+            and len(lr_schedule) == 2
+            and isinstance(lr_schedule[0], str)
+            and isinstance(lr_schedule[1], dict)
+        )
+    )
     if not ok:
         raise ValueError(
             "Solver: lr_schedule must be None, a schedule name, a (name, kwargs) pair or a "

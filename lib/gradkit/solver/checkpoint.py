@@ -19,8 +19,15 @@ import json
 
 import numpy as np
 
-_STATE_KEYS = ("epoch", "t", "best_val_acc", "loss_history", "train_acc_history",
-               "val_acc_history", "lr_history")
+_STATE_KEYS = (
+    "epoch",
+    "t",
+    "best_val_acc",
+    "loss_history",
+    "train_acc_history",
+    "val_acc_history",
+    "lr_history",
+)
 
 
 def _plain(value, where: str):
@@ -60,10 +67,15 @@ def save(solver, path):
     meta = {key: getattr(solver, key) for key in _STATE_KEYS}
     meta.update(
         optim_configs=optim_meta,
-        optim_config={k: _plain(v, where) for k, v in solver.optim_config.items()
-                      if not isinstance(v, np.ndarray)},
+        optim_config={
+            k: _plain(v, where)
+            for k, v in solver.optim_config.items()
+            if not isinstance(v, np.ndarray)
+        },
         update_rule=getattr(solver.update_rule, "__name__", None),
-        lr_decay=solver.lr_decay, batch_size=solver.batch_size, num_epochs=solver.num_epochs,
+        lr_decay=solver.lr_decay,
+        batch_size=solver.batch_size,
+        num_epochs=solver.num_epochs,
         reg=getattr(solver.model, "reg", None),
         rng_state=solver._rng.bit_generator.state,  # so a resumed run draws the same batches
     )
@@ -81,7 +93,7 @@ def load(solver, path) -> None:
     if "meta" not in files:
         raise ValueError(f"{where}: {path} is not a Solver checkpoint (no 'meta' entry)")
     meta = json.loads(str(files.pop("meta")))
-    params = {k[len("param/"):]: v for k, v in files.items() if k.startswith("param/")}
+    params = {k[len("param/") :]: v for k, v in files.items() if k.startswith("param/")}
     current = solver.model.params
     want = {k: tuple(np.shape(v)) for k, v in current.items()}
     got = {k: tuple(v.shape) for k, v in params.items()}
@@ -90,7 +102,7 @@ def load(solver, path) -> None:
             f"{where}: checkpoint parameter shapes {got} do not match the model's {want}"
         )
     solver.model.params = {k: v.astype(np.asarray(current[k]).dtype) for k, v in params.items()}
-    solver.best_params = {k[len("best/"):]: v for k, v in files.items() if k.startswith("best/")}
+    solver.best_params = {k[len("best/") :]: v for k, v in files.items() if k.startswith("best/")}
     solver.optim_configs = {k: dict(cfg) for k, cfg in meta["optim_configs"].items()}
     bn_params = getattr(solver.model, "bn_params", None) or []
     solver.best_model_state = [{} for _ in bn_params]
@@ -101,8 +113,10 @@ def load(solver, path) -> None:
         elif name.startswith("bn/"):
             _, i, key = name.split("/", 2)
             if int(i) >= len(bn_params):
-                raise ValueError(f"{where}: checkpoint has batch-norm state for layer {i} "
-                                 f"but the model has {len(bn_params)} normalized layers")
+                raise ValueError(
+                    f"{where}: checkpoint has batch-norm state for layer {i} "
+                    f"but the model has {len(bn_params)} normalized layers"
+                )
             bn_params[int(i)][key] = v
         elif name.startswith("bestbn/"):
             _, i, key = name.split("/", 2)

@@ -6,7 +6,7 @@ grid evaluation. Nothing here changes matplotlib's global state.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import matplotlib
 import matplotlib.pyplot as plt

@@ -6,14 +6,14 @@ Taught in assignments 02 and 03.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from .._validation import as_array, check_ndim
 from ._panels import panels
 
-__all__ = ['plot_activation_functions', 'plot_activation_histograms']
+__all__ = ["plot_activation_functions", "plot_activation_histograms"]
 
 
 def _default_activations() -> dict:
@@ -26,6 +26,7 @@ def _default_activations() -> dict:
         "tanh": (np.tanh, lambda s: 1 - np.tanh(s) ** 2),
         "ReLU": (lambda s: np.maximum(s, 0.0), lambda s: (s > 0).astype(float)),
     }
+
 
 def plot_activation_functions(functions=None, x=None, *, axes=None, ncols: int = 3):
     """Plot each activation function (solid) with its derivative (dashed).
@@ -51,8 +52,10 @@ def plot_activation_functions(functions=None, x=None, *, axes=None, ncols: int =
     axs[0].legend(loc="upper left", fontsize=8)
     return fig
 
-def plot_activation_histograms(activations, title=None, *, axes=None, bins: int = 30,
-                               value_range=None):
+
+def plot_activation_histograms(
+    activations, title=None, *, axes=None, bins: int = 30, value_range=None
+):
     """Histogram each layer's values, one panel per layer, on a common range.
 
     ``activations`` is a list of arrays (panels "layer 1", "layer 2", ...) or

@@ -6,18 +6,27 @@ Taught in assignments 02, 03 and 04.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from .._validation import as_array, check_labels, check_shape
 from ._panels import class_colors, panels
 
-__all__ = ['plot_decision_regions', 'plot_preprocessing_clouds']
+__all__ = ["plot_decision_regions", "plot_preprocessing_clouds"]
 
 
-def plot_decision_regions(predict_fn: Callable, X, y, resolution: int = 200, *, ax=None,
-                          num_classes: int | None = None, margin: float = 0.1, title=None):
+def plot_decision_regions(
+    predict_fn: Callable,
+    X,
+    y,
+    resolution: int = 200,
+    *,
+    ax=None,
+    num_classes: int | None = None,
+    margin: float = 0.1,
+    title=None,
+):
     """Colour the plane by the class ``predict_fn`` assigns, with the data on top.
 
     ``predict_fn`` receives grid points ``(M, 2)`` and returns labels ``(M,)``
@@ -51,23 +60,43 @@ def plot_decision_regions(predict_fn: Callable, X, y, resolution: int = 200, *, 
     elif out.shape == (res * res,):
         labels = out.astype(np.int64)
     else:
-        raise ValueError(f"{where}: predict_fn must return labels ({res * res},) or scores "
-                         f"({res * res}, C) for {res * res} grid points; got {out.shape}")
+        raise ValueError(
+            f"{where}: predict_fn must return labels ({res * res},) or scores "
+            f"({res * res}, C) for {res * res} grid points; got {out.shape}"
+        )
     if num_classes is None:
         C = max(C, int(labels.max()) + 1)
     elif labels.min() < 0 or labels.max() >= C:
         raise ValueError(f"{where}: predict_fn returned labels outside [0, {C})")
     cmap = class_colors(C)
     fig, (ax,) = panels(1, ax, where, size=4.5)
-    ax.imshow(labels.reshape(res, res), origin="lower", extent=(gx[0], gx[-1], gy[0], gy[-1]),
-              cmap=cmap, vmin=-0.5, vmax=C - 0.5, alpha=0.35, interpolation="nearest",
-              aspect="auto")
-    ax.scatter(X[:, 0], X[:, 1], c=y_arr, cmap=cmap, vmin=-0.5, vmax=C - 0.5, s=14,
-               edgecolors="k", linewidths=0.4)
+    ax.imshow(
+        labels.reshape(res, res),
+        origin="lower",
+        extent=(gx[0], gx[-1], gy[0], gy[-1]),
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=C - 0.5,
+        alpha=0.35,
+        interpolation="nearest",
+        aspect="auto",
+    )
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=y_arr,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=C - 0.5,
+        s=14,
+        edgecolors="k",
+        linewidths=0.4,
+    )
     ax.set(xlim=(gx[0], gx[-1]), ylim=(gy[0], gy[-1]))
     if title is not None:
         ax.set_title(title)
     return fig
+
 
 def plot_preprocessing_clouds(stages, *, axes=None, share_limits: bool = True, s: float = 6):
     """Scatter a 2-D point cloud after each preprocessing stage, side by side.

@@ -11,11 +11,19 @@ import numpy as np
 from .._validation import as_array, check_ndim, check_shape
 from ._panels import check_image_shape, draw_images, panels
 
-__all__ = ['show_image_grid', 'show_weight_templates']
+__all__ = ["show_image_grid", "show_weight_templates"]
 
 
-def show_image_grid(images, labels=None, class_names=None, *, image_shape=None,
-                    ncols: int = 10, rescale: bool = True, axes=None):
+def show_image_grid(
+    images,
+    labels=None,
+    class_names=None,
+    *,
+    image_shape=None,
+    ncols: int = 10,
+    rescale: bool = True,
+    axes=None,
+):
     """Show images in a grid, titled with their labels (class names when given).
 
     ``rescale`` maps each image to [0, 1] on its own (needed for mean-centred
@@ -29,12 +37,19 @@ def show_image_grid(images, labels=None, class_names=None, *, image_shape=None,
     images = np.asarray(images)
     if image_shape is not None:
         shape = check_image_shape(image_shape, where)
-        check_shape("images", images, (None, int(np.prod(shape))), where,
-                    f"(flattened images of shape {shape})")
+        check_shape(
+            "images",
+            images,
+            (None, int(np.prod(shape))),
+            where,
+            f"(flattened images of shape {shape})",
+        )
         images = images.reshape((len(images),) + shape)
     elif not (images.ndim == 3 or (images.ndim == 4 and images.shape[3] == 3)):
-        raise ValueError(f"{where}: images must have shape (N, H, W) or (N, H, W, 3), or pass "
-                         f"image_shape for flattened rows; got {images.shape}")
+        raise ValueError(
+            f"{where}: images must have shape (N, H, W) or (N, H, W, 3), or pass "
+            f"image_shape for flattened rows; got {images.shape}"
+        )
     if len(images) == 0:
         raise ValueError(f"{where}: images must hold at least one image; got shape {images.shape}")
     titles = [None] * len(images)
@@ -45,6 +60,7 @@ def show_image_grid(images, labels=None, class_names=None, *, image_shape=None,
     fig, axs = panels(len(images), axes, where, ncols=ncols, size=1.4)
     draw_images(axs, images, titles, rescale)
     return fig
+
 
 def show_weight_templates(W, image_shape, class_names=None, *, axes=None, ncols: int = 10):
     """Show each class's column of ``W`` as an image: the class's template.
@@ -64,11 +80,15 @@ def show_weight_templates(W, image_shape, class_names=None, *, axes=None, ncols:
     if W.shape[0] == D + 1:
         W = W[:-1]
     elif W.shape[0] != D:
-        raise ValueError(f"{where}: W must have shape ({D}, C) or ({D + 1}, C) (bias row last) "
-                         f"for images of shape {shape}; got {W.shape}")
+        raise ValueError(
+            f"{where}: W must have shape ({D}, C) or ({D + 1}, C) (bias row last) "
+            f"for images of shape {shape}; got {W.shape}"
+        )
     if class_names is not None and len(class_names) != C:
-        raise ValueError(f"{where}: class_names must hold {C} names (one per column of W); "
-                         f"got {len(class_names)}")
+        raise ValueError(
+            f"{where}: class_names must hold {C} names (one per column of W); "
+            f"got {len(class_names)}"
+        )
     templates = W.T.reshape((C,) + shape)
     fig, axs = panels(C, axes, where, ncols=ncols, size=1.4)
     draw_images(axs, templates, class_names if class_names is not None else range(C), True)

@@ -6,18 +6,19 @@ Taught in assignments 01 and 05.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from .._validation import as_array, check_ndim, check_shape
 from ._panels import check_limits, class_colors, grid_values, panels
 
-__all__ = ['plot_training_curves', 'plot_optimizer_trajectories']
+__all__ = ["plot_training_curves", "plot_optimizer_trajectories"]
 
 
-def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=None,
-                         *, axes=None, smooth: int = 0):
+def plot_training_curves(
+    loss_history, train_acc_history=None, val_acc_history=None, *, axes=None, smooth: int = 0
+):
     """Plot the loss per iteration and the train / validation accuracy per epoch.
 
     ``smooth > 1`` adds a moving average of that many iterations to the loss
@@ -38,8 +39,10 @@ def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=N
             accs[name] = as_array(f"{name}_acc_history", hist, where)
             check_ndim(f"{name}_acc_history", accs[name], 1, where)
     if len(accs) == 2 and accs["train"].shape != accs["val"].shape:
-        raise ValueError(f"{where}: train_acc_history and val_acc_history must have the same "
-                         f"shape; got {accs['train'].shape} and {accs['val'].shape}")
+        raise ValueError(
+            f"{where}: train_acc_history and val_acc_history must have the same "
+            f"shape; got {accs['train'].shape} and {accs['val'].shape}"
+        )
     fig, axs = panels(1 + bool(accs), axes, where, size=4.0)
     axs[0].plot(loss, lw=0.8, alpha=0.6 if smooth > 1 else 1.0, label="loss")
     if 1 < smooth <= loss.size:
@@ -55,8 +58,18 @@ def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=N
         axs[1].legend()
     return fig
 
-def plot_optimizer_trajectories(f: Callable, trajectories, xlim, ylim, *, ax=None,
-                                levels: int = 25, resolution: int = 150, title=None):
+
+def plot_optimizer_trajectories(
+    f: Callable,
+    trajectories,
+    xlim,
+    ylim,
+    *,
+    ax=None,
+    levels: int = 25,
+    resolution: int = 150,
+    title=None,
+):
     """Contours of a 2-D function with the path each update rule took.
 
     ``f`` maps a point ``(2,)`` (or many points ``(M, 2)``) to a value; contour
