@@ -18,6 +18,24 @@ c.CourseDirectory.solution_directory = "instructor_solution"
 # instructor's files.
 c.CourseDirectory.ignore = ["*"]
 
+# Release: one-line test cells `grade("name", points=N)` become locked test
+# cells (their points come from that line), and cells fenced by
+# ### BEGIN SOLUTION become answer cells, before nbgrader's own steps.
+c.GenerateAssignment.preprocessors = [
+    "gradkit.course.nbgrader_plugins.MarkGradedCells",
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Solution cells get this stub.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -31,11 +49,10 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
-    # Per-student seeds for hidden tests, after OverwriteCells restored the test code.
-    "gradkit.course.nbgrader_plugins.InjectHiddenSeeds",
 ]
 c.Autograde.autograde_preprocessors = [
-    "gradkit.course.nbgrader_plugins.GradkitExecute",
+    # Test cells are judged in the grader's process (gradkit.course.execute).
+    "gradkit.course.execute.GradkitExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

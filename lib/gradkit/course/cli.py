@@ -40,9 +40,10 @@ def cmd_secret(args) -> int:
 def cmd_grade(args) -> int:
     from .grade import grade
     from .report import export_csv, format_table, scores
+    from .results import GRADED
 
     course = _course(args)
-    status = grade(
+    records = grade(
         course,
         args.assignment,
         Path(args.submissions),
@@ -55,12 +56,10 @@ def cmd_grade(args) -> int:
         course, args.assignment, course.root / "grades" / f"{args.assignment}.csv"
     )
     print(f"grades written to {csv_path}")
-    failed = [s for s, info in status.items() if info["status"] != "graded"]
-    for s in failed:
-        print(
-            f"{s}: {status[s]['status']}: {'; '.join(status[s]['notebooks'].values())}",
-            file=sys.stderr,
-        )
+    for student, mine in sorted(records.items()):
+        for notebook, record in sorted(mine.items()):
+            if record.status != GRADED:
+                print(f"{student}/{notebook}: {record.status}: {record.note}", file=sys.stderr)
     return 0
 
 
@@ -87,18 +86,20 @@ def cmd_feedback(args) -> int:
 def cmd_check(args) -> int:
     from .selfcheck import check_notebook
 
-    rows = check_notebook(Path(args.notebook), timeout=args.timeout)
-    width = max(len(r["grade_id"]) for r in rows)
-    total = sum(r["score"] for r in rows)
-    possible = sum(r["max_points"] for r in rows)
-    for r in rows:
-        mark = "ok  " if r["score"] >= r["max_points"] else "FAIL"
-        print(f"{mark}  {r['grade_id'].ljust(width)}  {r['score']:g}/{r['max_points']:g}")
-        if args.verbose or r["score"] < r["max_points"]:
-            for line in r["lines"]:
+    results = check_notebook(Path(args.notebook), timeout=args.timeout)
+    width = max(len(r.test) for r in results)
+    total = sum(r.score for r in results)
+    possible = sum(r.points for r in results)
+    for r in results:
+        mark = "ok  " if r.score >= r.points else "FAIL"
+        print(f"{mark}  {r.test.ljust(width)}  {r.score:g}/{r.points:g}")
+        if args.verbose or r.score < r.points:
+            for line in r.lines()[:-1]:
                 if args.verbose or not line.startswith("PASS"):
                     print(f"        {line}")
     print(f"total {total:g}/{possible:g}")
+    if not args.verbose:
+        print("(hidden cases are added when your notebook is graded)")
     return 0 if total >= possible else 1
 
 

@@ -9,7 +9,6 @@ gradebook and the results are then brought back into the course.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -22,6 +21,14 @@ import nbformat
 
 from .directory import Course, UserError
 from .release import nbgrader_api
+from .results import (
+    GRADED,
+    NOT_GRADED,
+    NOT_SUBMITTED,
+    NotebookRecord,
+    results_from_notebook,
+    save,
+)
 
 __all__ = ["collect_submissions", "grade"]
 
@@ -116,11 +123,12 @@ def grade(
     submissions: Path,
     timeout: float | None = None,
     progress: bool = True,
-) -> dict:
-    """Autograde every submission; return {student: {"status", "notebooks": {nb: problem}}}.
+) -> dict[str, dict[str, NotebookRecord]]:
+    """Autograde every submission; return student -> notebook -> record.
 
-    Submitted files are only read. Results: ``gradebook.db``, ``autograded/`` and
-    ``.gradkit/status/<assignment>.json`` in the course.
+    Submitted files are only read. Results go to the gradebook (nbgrader's
+    scores and gradkit's records, see :mod:`gradkit.course.results`) and to
+    ``autograded/`` in the course.
     """
     from tqdm.auto import tqdm
 
@@ -131,13 +139,13 @@ def grade(
         raise UserError(
             f"{assignment} was never released here; run `gradkit release {assignment}` first"
         )
-    status: dict = {}
+    records: dict[str, dict[str, NotebookRecord]] = {}
     with tempfile.TemporaryDirectory(prefix="gradkit-grade-") as tmp:
         tmp = Path(tmp)
         found = collect_submissions(Path(submissions), assignment, notebooks, tmp)
         staging = tmp / "course"
         overrides = {
-            "InjectHiddenSeeds": {"secret_file": str(secret)},
+            "GradkitExecute": {"secret_file": str(secret)},
             "CourseDirectory": {"db_url": f"sqlite:///{course.db_path}"},
         }
         if timeout is not None:
@@ -149,40 +157,29 @@ def grade(
         for student, nbs in found.items():
             dest = staging / "submitted" / student / assignment
             dest.mkdir(parents=True)
-            problems = {}
-            for name, path in nbs.items():
-                why = _problem(path)
-                if why:
-                    problems[name] = why
+            records[student] = {}
+            for name in notebooks:
+                path = nbs.get(name)
+                why = _problem(path) if path is not None else ""
+                if path is None:
+                    records[student][name] = NotebookRecord(
+                        NOT_SUBMITTED, f"{name}.ipynb was not submitted"
+                    )
+                elif why:
+                    records[student][name] = NotebookRecord(NOT_GRADED, why)
                 else:
                     shutil.copyfile(path, dest / f"{name}.ipynb")
-            for name in notebooks:
-                if name not in nbs:
-                    problems[name] = f"{name}.ipynb was not submitted"
-            status[student] = {"status": "graded", "notebooks": problems}
         api = nbgrader_api(course, root=staging, **overrides)
         bar = tqdm(list(found), desc=f"grading {assignment}", unit="student", disable=not progress)
         with _scrubbed_env(), warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore"
-            )  # nbgrader's SQLAlchemy chatter; results are checked below
+            # nbgrader's SQLAlchemy chatter; results are checked below
+            warnings.simplefilter("ignore")
             cwd = os.getcwd()
             os.chdir(staging)
             try:
                 for student in bar:
                     bar.set_postfix_str(student)
-                    if not any((staging / "submitted" / student / assignment).glob("*.ipynb")):
-                        status[student]["status"] = "could not be graded"
-                        continue
-                    result = api.autograde(assignment, student, force=True, create=True)
-                    if not result.get("success"):
-                        lines = (
-                            (result.get("error") or result.get("log") or "").strip().splitlines()
-                        )
-                        status[student]["status"] = "could not be graded"
-                        status[student]["notebooks"]["*"] = (
-                            lines[-1][:200] if lines else "nbgrader failed"
-                        )
+                    _grade_student(api, course, staging, assignment, student, records[student])
             finally:
                 os.chdir(cwd)
         for student in found:
@@ -192,14 +189,24 @@ def grade(
                 if dst.exists():
                     shutil.rmtree(dst)
                 shutil.copytree(src, dst)
-    for info in status.values():
-        if info["status"] == "graded" and any(
-            "not a valid notebook" in v for v in info["notebooks"].values()
-        ):
-            info["status"] = "partly graded"
-    course.state.mkdir(parents=True, exist_ok=True)
-    (course.state / "status").mkdir(exist_ok=True)
-    (course.state / "status" / f"{assignment}.json").write_text(
-        json.dumps(status, indent=1, sort_keys=True)
-    )
-    return status
+    return records
+
+
+def _grade_student(api, course: Course, staging: Path, assignment: str, student: str, mine: dict) -> None:
+    """Autograde one student's staged notebooks and record each notebook's outcome."""
+    staged = sorted((staging / "submitted" / student / assignment).glob("*.ipynb"))
+    if staged:
+        result = api.autograde(assignment, student, force=True, create=True)
+        failure = ""
+        if not result.get("success"):
+            lines = (result.get("error") or result.get("log") or "").strip().splitlines()
+            failure = lines[-1][:200] if lines else "nbgrader failed"
+        for path in staged:
+            graded = staging / "autograded" / student / assignment / path.name
+            if failure or not graded.is_file():
+                mine[path.stem] = NotebookRecord(NOT_GRADED, failure or "no autograded notebook")
+                continue
+            nb = nbformat.read(str(graded), as_version=4)
+            mine[path.stem] = NotebookRecord(GRADED, "", results_from_notebook(nb))
+    for name, record in mine.items():
+        save(course.db_path, assignment, student, name, record)

@@ -1,132 +1,134 @@
-"""nbgrader preprocessors that make autograding robust (wired in by nbgrader_config.py).
+"""nbgrader preprocessors for authoring and sanitizing (wired in by nbgrader_config.py).
 
+* :class:`MarkGradedCells` — at release, turns the instructor's one-line test
+  cells ``grade("name", points=N)`` into locked nbgrader test cells (points
+  written into the metadata from that one line, the only place they live),
+  and marks every cell fenced by ``### BEGIN SOLUTION`` as an answer cell.
 * :class:`DropEmptyNbgraderMetadata` — nbgrader's DeduplicateIds empties the
   metadata of a duplicated graded cell, which then makes CheckCellMetadata
-  abort the whole batch. Removing the emptied dict turns the duplicate into an
-  ordinary cell instead.
-* :class:`InjectHiddenSeeds` — replaces the ``"gradkit:hidden"`` placeholder in
-  test cells with the student's token (see :mod:`gradkit.grading.seeds`). The
-  course secret stays in the grader's process.
-* :class:`GradkitExecute` — nbgrader's Execute, plus: the tamper guard is
-  started in the kernel before any student cell; a cell that times out and
-  leaves the kernel unresponsive (a loop that ignores interrupts) gets the
-  kernel restarted and the earlier cells replayed, so only that cell's tests
-  are lost.
+  abort the whole batch; removing the emptied dict turns the duplicate into
+  an ordinary cell instead.
+
+The execution side (grading test cells in the grader's process) is
+:mod:`gradkit.course.execute`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+import ast
+import re
+from typing import Any
 
-from nbclient.util import run_sync
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Float, Unicode
+from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ..grading.seeds import derive_token, inject
+__all__ = ["MarkGradedCells", "DropEmptyNbgraderMetadata", "parse_test_cell", "TestCellError"]
 
-__all__ = ["DropEmptyNbgraderMetadata", "InjectHiddenSeeds", "GradkitExecute", "KERNEL_GUARD_ARGS"]
+_SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*$", re.M)
+_DEF = re.compile(r"^def ([A-Za-z_]\w*)\(", re.M)
 
-#: Kernel arguments: in-memory history (nbgrader's default) and the tamper
-#: guard installed before the first cell runs.
-KERNEL_GUARD_ARGS = [
-    "--HistoryManager.hist_file=:memory:",
-    "--InteractiveShellApp.exec_lines=__import__('gradkit.grading.guard').grading.guard.install()",
-]
+
+class TestCellError(ValueError):
+    """A cell that calls grade(...) but is not a valid one-line test cell."""
+
+
+def parse_test_cell(source: str) -> tuple[str, float] | None:
+    """``(name, points)`` if ``source`` is a test cell ``grade("name", points=N)``, else None.
+
+    The cell may also import ``grade`` and hold comments; anything else in a
+    cell that calls ``grade`` is an error (the cell is regenerated at release).
+    """
+    if "grade(" not in source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    calls = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "grade"
+    ]
+    if not calls:
+        return None
+    others = [
+        n for n in tree.body if not (n in calls or isinstance(n, (ast.Import, ast.ImportFrom)))
+    ]
+    call = calls[0].value
+    if len(calls) > 1 or others:
+        raise TestCellError("a test cell holds one grade(...) call and nothing else")
+    points = next((k.value for k in call.keywords if k.arg == "points"), None)
+    ok = (
+        len(call.args) == 1
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+        and isinstance(points, ast.Constant)
+        and isinstance(points.value, (int, float))
+        and points.value > 0
+        and {k.arg for k in call.keywords} == {"points"}
+    )
+    if not ok:
+        raise TestCellError(
+            "a test cell is written grade(\"function_name\", points=N) with N > 0; "
+            f"got {ast.unparse(call)[:80]!r}"
+        )
+    return call.args[0].value, float(points.value)
+
+
+def test_cell_source(name: str, points: float) -> str:
+    """The source of the locked test cell the release writes for ``name``."""
+    return (
+        f"# Checks {name} ({points:g} points). When graded, the same checks run in the\n"
+        "# grader's own process, with hidden cases added. This cell is locked.\n"
+        "from gradkit.grading import grade\n"
+        "\n"
+        f'grade("{name}", points={points:g})'
+    )
+
+
+class MarkGradedCells(NbGraderPreprocessor):
+    """Give test cells and answer cells their nbgrader metadata at release."""
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int):
+        if cell.cell_type != "code":
+            return cell, resources
+        meta = cell.metadata.get("nbgrader", {})
+        try:
+            parsed = parse_test_cell(cell.source)
+        except TestCellError as exc:
+            raise TestCellError(f"cell {index}: {exc}") from None
+        if parsed is not None:
+            name, points = parsed
+            cell.source = test_cell_source(name, points)
+            cell.metadata["nbgrader"] = {
+                "grade": True,
+                "grade_id": f"test_{name}",
+                "locked": True,
+                "points": points,
+                "schema_version": 3,
+                "solution": False,
+                "task": False,
+            }
+        elif _SOLUTION.search(cell.source) and not meta.get("solution"):
+            match = _DEF.search(cell.source)
+            grade_id = match.group(1) if match else f"answer_{index}"
+            cell.metadata["nbgrader"] = {
+                "grade": False,
+                "grade_id": grade_id,
+                "locked": False,
+                "schema_version": 3,
+                "solution": True,
+                "task": False,
+            }
+        return cell, resources
 
 
 class DropEmptyNbgraderMetadata(NbGraderPreprocessor):
     """Remove ``nbgrader`` metadata that DeduplicateIds emptied."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: Any, resources: dict, index: int):
         if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"]:
             del cell.metadata["nbgrader"]
         return cell, resources
-
-
-class InjectHiddenSeeds(NbGraderPreprocessor):
-    """Give each student's hidden test cases their own seed."""
-
-    secret_file = Unicode(
-        "", help="Path of the course secret (never inside the graded folders)."
-    ).tag(config=True)
-
-    def preprocess(self, nb, resources):
-        if not self.secret_file or not os.path.isfile(self.secret_file):
-            raise RuntimeError(
-                f"gradkit: the course secret {self.secret_file or '(not configured)'} is missing; "
-                "create it with `gradkit secret --new`"
-            )
-        with open(self.secret_file, "rb") as fh:
-            secret = fh.read().strip()
-        meta = resources.get("nbgrader", {})
-        self._token = derive_token(
-            secret,
-            str(meta.get("assignment", "")),
-            str(meta.get("notebook", "")),
-            str(meta.get("student", "")),
-        )
-        return super().preprocess(nb, resources)
-
-    def preprocess_cell(self, cell, resources, index):
-        grade = cell.metadata.get("nbgrader", {}).get("grade", False)
-        if cell.cell_type == "code" and grade:
-            cell.source = inject(cell.source, self._token)
-        return cell, resources
-
-
-class GradkitExecute(Execute):
-    """Execute with the tamper guard and recovery from cells that ignore interrupts."""
-
-    probe_timeout = Float(
-        5.0, help="Seconds an interrupted kernel gets to answer before it is restarted."
-    ).tag(config=True)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.extra_arguments:
-            self.extra_arguments = list(KERNEL_GUARD_ARGS)
-        self._timed_out = False
-        self._skip = set()
-
-    async def _async_handle_timeout(self, timeout, cell=None):
-        self._timed_out = True
-        return await super()._async_handle_timeout(timeout, cell)
-
-    async def _run_quietly(self, source: str, timeout: float) -> bool:
-        """Execute ``source`` without recording output; True if the kernel replied in time."""
-        msg_id = self.kc.execute(source, silent=True, store_history=False)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=max(0.1, deadline - loop.time()))
-            except Exception:  # queue.Empty: no reply before the deadline
-                return False
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return True
-        return False
-
-    async def _replay(self, upto: int) -> None:
-        """Re-run the cells before ``upto`` (except timed-out ones) in the restarted kernel."""
-        for i, cell in enumerate(self.nb.cells[:upto]):
-            if cell.cell_type == "code" and i not in self._skip and cell.source.strip():
-                await self._run_quietly(cell.source, self.timeout or 30)
-
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        self._timed_out = False
-        result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if self._timed_out:
-            self._skip.add(cell_index)
-            if not await self._run_quietly("pass", self.probe_timeout):
-                self.log.warning(
-                    "kernel ignored the interrupt; restarting it and replaying earlier cells"
-                )
-                await self.km.restart_kernel(now=True)
-                await self.kc.wait_for_ready(timeout=60)
-                await self._replay(cell_index)
-        return result
-
-    # nbclient binds the synchronous wrapper to the base class's coroutine;
-    # rebind it so the override above is what runs.
-    execute_cell = run_sync(async_execute_cell)

@@ -1,61 +1,70 @@
-"""Reading results back: the gradebook table, the CSV export and per-student feedback."""
+"""Reading results back: the gradebook table, the CSV export and per-student feedback.
+
+Scores come from nbgrader's gradebook; statuses and the per-check results
+from gradkit's records in the same file (:mod:`gradkit.course.results`).
+Both are written from the same test-cell outputs, so the feedback and the
+gradebook agree.
+"""
 
 from __future__ import annotations
 
 import csv
 import html
-import json
-import re
 from pathlib import Path
 
-import nbformat
-
 from .directory import Course, UserError
+from .results import GRADED, NotebookRecord, load
 
-__all__ = ["scores", "format_table", "export_csv", "cell_report", "write_feedback", "CHECK_LINE"]
-
-#: Lines a checker prints; feedback shows only these (never student prints,
-#: which could echo hidden inputs, and never tracebacks).
-CHECK_LINE = re.compile(r"^(PASS|FAIL)  .*|^[A-Za-z_]\w*: \d+/\d+ checks passed, .*")
+__all__ = ["scores", "format_table", "export_csv", "write_feedback"]
 
 
-def _status(course: Course, assignment: str) -> dict:
-    path = course.state / "status" / f"{assignment}.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def scores(course: Course, assignment: str) -> list[dict]:
-    """One row per graded student: notebook scores, total, max and status."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    status = _status(course, assignment)
-    if not status:
+def _records(course: Course, assignment: str) -> dict[str, dict[str, NotebookRecord]]:
+    records = load(course.db_path, assignment)
+    if not records:
         raise UserError(
             f"{assignment} has not been graded yet; "
             f"run `gradkit grade {assignment} --submissions DIR`"
         )
+    return records
+
+
+def _student_status(notebooks: dict[str, NotebookRecord]) -> str:
+    statuses = {r.status for r in notebooks.values()}
+    if statuses == {GRADED}:
+        return GRADED
+    if GRADED in statuses:
+        return "partly graded"
+    return sorted(statuses)[0]
+
+
+def scores(course: Course, assignment: str) -> list[dict]:
+    """One row per student: each notebook's score, total, max, status and problems."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    records = _records(course, assignment)
     rows = []
     with Gradebook(f"sqlite:///{course.db_path}") as gb:
-        for student in sorted(status):
-            info = status[student]
-            row = {
+        maxima = {nb.name: float(nb.max_score) for nb in gb.find_assignment(assignment).notebooks}
+        for student in sorted(records):
+            mine = records[student]
+            row: dict = {
                 "student": student,
-                "status": info["status"],
-                "problems": "; ".join(info["notebooks"].values()),
+                "status": _student_status(mine),
+                "problems": "; ".join(r.note for r in mine.values() if r.note),
             }
-            total = max_total = 0.0
+            total = 0.0
             for nb in course.notebooks(assignment):
-                try:
-                    sub = gb.find_submission_notebook(nb, assignment, student)
-                    score, max_score = float(sub.score), float(sub.max_score)
-                    if nb in info["notebooks"]:
+                score = 0.0
+                record = mine.get(nb)
+                if record is not None and record.status == GRADED:
+                    try:
+                        score = float(gb.find_submission_notebook(nb, assignment, student).score)
+                    except MissingEntry:
                         score = 0.0
-                except MissingEntry:
-                    score, max_score = 0.0, float("nan")
                 row[nb] = score
                 total += score
-                max_total += max_score
-            row["total"], row["max"] = round(total, 3), round(max_total, 3)
+            row["total"] = round(total, 3)
+            row["max"] = round(sum(maxima.get(nb, 0.0) for nb in course.notebooks(assignment)), 3)
             rows.append(row)
     return rows
 
@@ -86,65 +95,35 @@ def export_csv(course: Course, assignment: str, path: Path) -> Path:
     return path
 
 
-def cell_report(cell) -> tuple[float, float, list[str]]:
-    """(points earned, points possible, lines) for one executed test cell.
-
-    Points follow nbgrader's own rule; lines are the checker's PASS/FAIL and
-    summary lines plus a one-line ``ERROR`` for an exception the checker did
-    not raise itself (never a traceback, never other printed text).
-    """
-    from nbgrader.utils import determine_grade
-
-    score, max_points = determine_grade(cell)
-    lines = []
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            lines += [ln for ln in out["text"].splitlines() if CHECK_LINE.match(ln)]
-        elif out.get("output_type") == "error" and out.get("ename") != "GradingFailure":
-            evalue = str(out.get("evalue") or "")
-            lines.append(
-                f"ERROR  {out.get('ename')}: {evalue.splitlines()[0][:200] if evalue else ''}"
-            )
-    return float(score or 0), float(max_points), lines
-
-
-def _notebook_feedback(problem: str | None, path: Path) -> list[str]:
-    """HTML fragments for one student's notebook: a reason it was not graded, or its tests."""
-    if problem:
-        return [f"<p class='fail'>Could not be graded: {html.escape(problem)}</p>"]
-    if not path.is_file():
-        return [
-            "<p class='fail'>Could not be graded: no autograded notebook (see the instructor).</p>"
-        ]
-    body = []
-    nb = nbformat.read(str(path), as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade"):
-            continue
-        score, max_points, lines = cell_report(cell)
-        items = "".join(f"<li class='{_line_class(ln)}'>{html.escape(ln)}</li>" for ln in lines)
-        grade_id = html.escape(meta.get("grade_id", "?"))
-        body.append(f"<h2>{grade_id} — {score:g} / {max_points:g} points</h2><ul>{items}</ul>")
-    return body
-
-
 def _line_class(line: str) -> str:
     if line.startswith("PASS"):
         return "pass"
-    return "fail" if line.startswith(("FAIL", "ERROR")) else "sum"
+    return "fail" if line.startswith("FAIL") else "sum"
+
+
+def _notebook_feedback(record: NotebookRecord | None) -> list[str]:
+    """HTML fragments for one notebook: why it was not graded, or each test's checks."""
+    if record is None:
+        return ["<p class='fail'>Not graded (see the instructor).</p>"]
+    if record.status != GRADED:
+        return [f"<p class='fail'>{html.escape(record.status.capitalize())}: {html.escape(record.note)}</p>"]
+    body = []
+    for test in record.tests:
+        items = "".join(
+            f"<li class='{_line_class(ln)}'>{html.escape(ln)}</li>" for ln in test.lines()
+        )
+        title = html.escape(f"{test.test} — {test.score:g} / {test.points:g} points")
+        body.append(f"<h2>{title}</h2><ul>{items}</ul>")
+    return body or ["<p>This notebook has no autograded tests.</p>"]
 
 
 def write_feedback(course: Course, assignment: str) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student."""
-    status = _status(course, assignment)
-    if not status:
-        raise UserError(f"{assignment} has not been graded yet; run `gradkit grade` first")
+    records = _records(course, assignment)
     written = []
-    for student, info in sorted(status.items()):
+    for student, mine in sorted(records.items()):
         for nb_name in course.notebooks(assignment):
-            path = course.root / "autograded" / student / assignment / f"{nb_name}.ipynb"
-            body = _notebook_feedback(info["notebooks"].get(nb_name), path)
+            body = _notebook_feedback(mine.get(nb_name))
             title = html.escape(f"{assignment} / {nb_name} — {student}")
             out = course.root / "feedback" / student / assignment / f"{nb_name}.html"
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +138,7 @@ _PAGE = """<!doctype html>
 .fail{{color:#a4161a}} .sum{{font-weight:bold;list-style:none}}
 li{{font-family:monospace}}</style></head>
 <body><h1>{title}</h1>
-<p>Each test lists its checks. Hidden tests are summarised by result only.</p>
+<p>Each test lists its checks. Hidden cases are reported by result only.</p>
 {body}
 </body></html>
 """

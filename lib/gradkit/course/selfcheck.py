@@ -2,8 +2,9 @@
 
 The notebook is run top to bottom in a fresh kernel, on a copy in a
 temporary folder (the student's file is never written), with the grader's
-per-cell timeout and tamper guard, and each test cell is scored with
-nbgrader's own rule.
+per-cell timeout, and each test cell is judged the way the grader judges it:
+in this process, calling the notebook's functions in the kernel (see
+:mod:`gradkit.course.execute`). Only the hidden cases are left out.
 """
 
 from __future__ import annotations
@@ -14,20 +15,26 @@ from pathlib import Path
 
 import nbformat
 
+from ..grading.result import TestResult
 from .directory import UserError, ensure_tools_on_path
+from .results import results_from_notebook
 
 __all__ = ["check_notebook", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
 
 
-def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
-    """Run ``path`` and return one row per test cell: grade_id, score, max_points, lines."""
+def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[TestResult]:
+    """Run ``path`` and return the result of every test cell, in notebook order.
+
+    A test cell that is not a registered spec (an instructor's own asserts)
+    is scored with nbgrader's rule and reported as a result without checks.
+    """
     ensure_tools_on_path()
     from nbgrader.preprocessors import IgnorePattern
+    from nbgrader.utils import determine_grade
 
-    from .nbgrader_plugins import GradkitExecute
-    from .report import cell_report
+    from .execute import GradkitExecute
 
     path = Path(path)
     if not path.is_file():
@@ -48,24 +55,32 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[dict]:
                 and sibling.stat().st_size < 50_000_000
             ):
                 shutil.copy(sibling, tmp)
+        from traitlets.config import Config
+
+        config = Config()
+        # IPC sockets in the private temporary folder: no unencrypted TCP port.
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(tmp) / ".kernel")
         ep = GradkitExecute(
-            timeout=int(timeout), interrupt_on_timeout=True, raise_on_iopub_timeout=False
+            config=config,
+            timeout=int(timeout),
+            interrupt_on_timeout=True,
+            raise_on_iopub_timeout=False,
         )
         resources = {"metadata": {"path": tmp}, "nbgrader": {}}
         nb, resources = ep.preprocess(nb, resources)
         IgnorePattern(enabled=True, pattern=r"\w*Warning: ").preprocess(nb, resources)
-    rows = []
+    results = []
     for cell in _test_cells(nb):
-        score, max_points, lines = cell_report(cell)
-        rows.append(
-            {
-                "grade_id": cell.metadata["nbgrader"].get("grade_id", "?"),
-                "score": score,
-                "max_points": max_points,
-                "lines": lines,
-            }
-        )
-    return rows
+        found = results_from_notebook(nbformat.v4.new_notebook(cells=[cell]))
+        if found:
+            results.append(found[0])
+            continue
+        score, max_points = determine_grade(cell)
+        grade_id = cell.metadata["nbgrader"].get("grade_id", "?")
+        problem = "" if (score or 0) >= max_points else "an assertion of this test failed"
+        results.append(TestResult(test=grade_id, points=float(max_points), problem=problem))
+    return results
 
 
 def _test_cells(nb) -> list:

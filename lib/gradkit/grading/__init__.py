@@ -1,43 +1,80 @@
-"""Checkers that notebook test cells call, one per graded function.
+"""Grading: what judges a student's function.
 
-A test cell looks like::
+A notebook's test cell is one line::
 
-    from gradkit.grading import check_svm_loss_naive
-    hidden = None
-    ### BEGIN HIDDEN TESTS
-    hidden = "gradkit:hidden"
-    ### END HIDDEN TESTS
-    check_svm_loss_naive(svm_loss_naive, points=3, hidden=hidden)
+    grade("svm_loss_naive", points=3)
 
-Each checker prints one line per sub-check and returns the points earned
-(nbgrader's partial credit); see :mod:`gradkit.grading.checker`. The same
-checkers run under pytest against the reference (full marks) and against
-planted wrong implementations.
+Inside Jupyter (or nbval) this runs the function's spec right there, on the
+functions the notebook defined, and shows the verdict: one line per check,
+the points, and a diagnosis when an answer matches a classic mistake. When
+the notebook is graded (``gradkit grade``) or self-checked (``gradkit
+check``), the grader does not run the cell at all: it runs the same spec in
+its own process and calls the student's functions in the kernel through
+:mod:`~gradkit.grading.bridge`, so the verdict cannot be forged from the
+notebook. See ``docs/grading.md`` for what each mode guarantees.
+
+Modules: :mod:`~gradkit.grading.spec` (specs, cases, mistakes),
+:mod:`~gradkit.grading.checks` and friends (the check vocabulary),
+:mod:`~gradkit.grading.kinds` (standard checks per kind of function),
+:mod:`~gradkit.grading.engine` (running a spec),
+:mod:`~gradkit.grading.specs` (the course's specs, one module per notebook).
 """
 
-from . import guard  # noqa: F401  (snapshot before anything else can change)
-from .check_gradcheck import check_eval_numerical_gradient
-from .check_linear import (
-    check_softmax_loss_naive,
-    check_softmax_loss_vectorized,
-    check_svm_loss_naive,
-    check_svm_loss_vectorized,
-)
-from .check_regression import check_least_squares, check_logistic_regression_loss, check_ridge
-from .checker import GradingFailure
+from __future__ import annotations
 
-__all__ = [
-    "GradingFailure",
-    "check_least_squares",
-    "check_ridge",
-    "check_logistic_regression_loss",
-    "check_svm_loss_naive",
-    "check_svm_loss_vectorized",
-    "check_softmax_loss_naive",
-    "check_softmax_loss_vectorized",
-    "check_eval_numerical_gradient",
-]
+import sys
+from typing import Any
 
-#: Which checker grades which function, by the function's name (the test
-#: cells' grade ids are ``test_<name>``).
-CHECKERS = {name[len("check_") :]: globals()[name] for name in __all__ if name.startswith("check_")}
+from .callee import DirectCallee
+from .engine import run_spec
+from .result import MIME, CheckResult, TestResult
+from .specs import all_specs, get_spec
+
+__all__ = ["grade", "GradingFailure", "TestResult", "CheckResult", "MIME", "all_specs", "get_spec"]
+
+
+class GradingFailure(AssertionError):
+    """Raised by a test that scores 0, so the cell fails (nbgrader counts it as 0)."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback through gradkit's frames.
+        return [f"\x1b[31mGradingFailure\x1b[0m: {self}"]
+
+
+def show(result: TestResult) -> None:
+    """Display a result: rich (table + data) in IPython, its text lines elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is installed with the course extra
+        get_ipython = None  # type: ignore[assignment]
+    if get_ipython is not None and get_ipython() is not None:
+        bundle = {"text/plain": result.text(), "text/html": result.html(), MIME: result.to_dict()}
+        display(bundle, raw=True)
+    else:
+        print(result.text(), end="")
+
+
+def grade(
+    name: str,
+    points: float,
+    hidden: str | None = None,
+    namespace: dict[str, Any] | None = None,
+) -> float:
+    """Check the notebook's ``name`` (and the functions its spec needs) and show the verdict.
+
+    ``namespace`` defaults to the caller's globals (the notebook). ``hidden``
+    is a hidden-case token (the instructor's own runs pass ``"instructor"``).
+    Returns the points earned; a test that earns nothing raises
+    :class:`GradingFailure`.
+    """
+    spec = get_spec(name)
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    functions = {fn: namespace.get(fn) for fn in spec.functions}
+    callee = DirectCallee(functions, forbidden=tuple(spec.forbidden_names()))
+    result = run_spec(spec, callee, points, hidden)
+    show(result)
+    if result.score <= 0:
+        raise GradingFailure(f"{name}: no check passed (0/{points:g} points); see the lines above")
+    return result.score

@@ -10,11 +10,12 @@ flagged as delegation.
 from __future__ import annotations
 
 import dis
+import importlib
 import sys
 import threading
 import types
 
-__all__ = ["Watch", "code_objects"]
+__all__ = ["Watch", "code_objects", "resolve"]
 
 
 def code_objects(func) -> list[types.CodeType]:
@@ -69,26 +70,48 @@ def _fingerprint(code: types.CodeType):
     return tuple(items)
 
 
-class Watch:
-    """Context manager: records whether any of ``forbidden`` functions ran.
+def resolve(dotted: str):
+    """The object a dotted name (``"numpy.linalg.inv"``) refers to, or None if there is none."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
 
-    ``forbidden`` maps a display name (``"gradkit.linear.svm_loss_naive"``) to
-    the function object. After the block, :attr:`hit` holds the display name
-    of the first forbidden function seen, or ``None``.
+
+class Watch:
+    """Context manager: records which of the ``watched`` functions ran.
+
+    ``watched`` maps a display name (``"gradkit.linear.svm_loss_naive"``) to
+    the function object. After the block, :attr:`hits` lists the display
+    names seen, in the order they first ran, and :attr:`hit` the first one
+    (or ``None``).
     """
 
-    def __init__(self, forbidden: dict):
-        self._by_code = {}
-        self._by_print = {}
-        for name, func in forbidden.items():
+    def __init__(self, watched: dict):
+        self._by_code: dict = {}
+        self._by_print: dict = {}
+        for name, func in watched.items():
             for code in code_objects(func):
                 self._by_code[code] = name
                 self._by_print[_fingerprint(code)] = name
         self._seen: dict = {}
-        self.hit: str | None = None
+        self.hits: list[str] = []
+
+    @property
+    def hit(self) -> str | None:
+        return self.hits[0] if self.hits else None
 
     def _profile(self, frame, event, arg):
-        if event != "call" or self.hit is not None:
+        if event != "call" or not self._by_code:
             return
         code = frame.f_code
         name = self._by_code.get(code)
@@ -97,10 +120,13 @@ class Watch:
             if fp is None:
                 fp = self._seen[code] = _fingerprint(code)
             name = self._by_print.get(fp)
-        if name is not None:
-            self.hit = name
+        if name is not None and name not in self.hits:
+            self.hits.append(name)
 
     def __enter__(self):
+        self._active = bool(self._by_code)
+        if not self._active:  # nothing to watch: leave the interpreter alone
+            return self
         self._old = sys.getprofile()
         self._old_thread = getattr(threading, "_profile_hook", None)
         sys.setprofile(self._profile)
@@ -108,6 +134,8 @@ class Watch:
         return self
 
     def __exit__(self, *exc):
+        if not self._active:
+            return False
         sys.setprofile(self._old)
         threading.setprofile(self._old_thread)
         return False

@@ -1,0 +1,179 @@
+"""The grader's side of the bridge: call a student's functions in their kernel, read back data.
+
+When a notebook is graded, the spec runs in the grader's process with a
+:class:`BridgeCallee` as the student. For each batch of calls it writes a
+request (JSON + ``.npy``, see :mod:`~gradkit.grading.codec`) into a fresh
+directory, asks the kernel to run
+:func:`gradkit.grading.bridge_kernel.serve` on it, and decodes the reply.
+The kernel's code is untrusted: everything it sends is validated, nothing
+it produced is unpickled, and the verdict is computed here.
+
+Speed is measured here too: a timed call is sent alone, its round trip
+timed by the grader, minus the round trip of an "echo" request that
+decodes the same arguments without calling anything.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .callee import Call, Outcome
+from .codec import BridgeDataError, Encoder, decode, read_json, write_json
+from .engine import CalleeLost
+from .spec import Inputs
+
+__all__ = ["BridgeCallee", "kernel_code", "PROTOCOL"]
+
+PROTOCOL = 1
+#: Longest error text, watched-name list and probe log kept from a reply.
+MAX_TEXT = 300
+MAX_LOG = 10_000
+
+
+def kernel_code(request_dir: Path) -> str:
+    """The one statement the kernel runs for a request."""
+    return (
+        "__import__('gradkit.grading.bridge_kernel', fromlist=['serve'])"
+        f".serve({str(request_dir)!r})"
+    )
+
+
+def _encode_call(call: Call, enc: Encoder) -> dict[str, Any]:
+    return {
+        "fn": call.fn,
+        "inputs": enc(call.inputs),
+        "returns": list(call.returns) if call.returns is not None else None,
+        "watch": list(call.watch),
+        "reseed_global": call.reseed_global,
+        "return_args": call.return_args,
+        "bare": call.bare,
+    }
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _decode_outcome(raw: Any, directory: Path, names: set[str]) -> Outcome:
+    """An :class:`Outcome` from the kernel's reply, every field checked."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
+        raise BridgeDataError("an outcome must be an object with a boolean 'ok'")
+    outcome = Outcome(ok=raw["ok"], error=_text(raw.get("error")))
+    if outcome.ok:
+        outcome.value = decode(raw.get("value"), directory)
+        after = raw.get("args_after")
+        if after is not None:
+            decoded = decode(after, directory)
+            if not isinstance(decoded, Inputs):
+                raise BridgeDataError("args_after must be call inputs")
+            outcome.args_after = decoded
+        outcome.mutated = bool(raw.get("mutated", False))
+    delegated = _text(raw.get("delegated"))
+    outcome.delegated = delegated if delegated in names else ""
+    watched = raw.get("watched") or []
+    outcome.watched = tuple(w for w in watched if isinstance(w, str))[:20]
+    shapes = raw.get("probe_shapes") or []
+    if isinstance(shapes, list):
+        outcome.probe_shapes = [
+            tuple(int(n) for n in s)
+            for s in shapes[:MAX_LOG]
+            if isinstance(s, list) and all(isinstance(n, int) for n in s)
+        ]
+    return outcome
+
+
+class BridgeCallee:
+    """A callee whose functions live in a student's kernel.
+
+    ``execute(code, timeout)`` runs one statement in the kernel and returns
+    ``"ok"``, ``"timeout"``, ``"dead"`` or ``"error: ..."``. ``budget`` is
+    the time the whole test may take; ``forbidden`` the dotted names whose
+    use counts as delegation.
+    """
+
+    def __init__(
+        self,
+        execute: Callable[[str, float], str],
+        root: Path,
+        forbidden: Sequence[str] = (),
+        budget: float = 30.0,
+    ):
+        self.execute = execute
+        self.root = Path(root)
+        self.forbidden = list(forbidden)
+        self.budget = float(budget)
+        self.deadline = time.monotonic() + self.budget
+        self._reset = True
+
+    def run(self, calls: list[Call]) -> list[Outcome]:
+        out: list[Outcome | None] = [None] * len(calls)
+        plain = [i for i, c in enumerate(calls) if c.repeats <= 0]
+        if plain:
+            for i, outcome in zip(plain, self._request([calls[i] for i in plain])[0]):
+                out[i] = outcome
+        for i, call in enumerate(calls):
+            if call.repeats > 0:
+                out[i] = self._timed(call)
+        return [o for o in out if o is not None]
+
+    def _timed(self, call: Call) -> Outcome:
+        """Best round trip of the call minus the best round trip of an echo of its inputs."""
+        single = Call(call.fn, call.inputs, returns=call.returns, return_args=False, bare=True)
+        echo = Call("", call.inputs, return_args=False, bare=True)
+        best_call = best_echo = math.inf
+        outcome = Outcome(False, error="was not run")
+        for _ in range(call.repeats):
+            best_echo = min(best_echo, self._request([echo])[1])
+            outcomes, seconds = self._request([single])
+            outcome = outcomes[0]
+            if not outcome.ok:
+                return outcome
+            best_call = min(best_call, seconds)
+        outcome.seconds = max(best_call - best_echo, 1e-6)
+        return outcome
+
+    def _request(self, calls: list[Call]) -> tuple[list[Outcome], float]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise CalleeLost(f"the test ran out of its {self.budget:.0f} s")
+        self.root.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="req-", dir=self.root))
+        try:
+            enc = Encoder(directory, "a")
+            write_json(
+                directory / "request.json",
+                {
+                    "protocol": PROTOCOL,
+                    "reset": self._reset,
+                    "forbidden": self.forbidden,
+                    "calls": [_encode_call(c, enc) for c in calls],
+                },
+            )
+            directory.chmod(0o777)  # a sandboxed kernel runs as another user and writes its reply here
+            t0 = time.perf_counter()
+            status = self.execute(kernel_code(directory), remaining)
+            seconds = time.perf_counter() - t0
+            if status == "timeout":
+                raise CalleeLost(f"your code did not finish within the test's {self.budget:.0f} s")
+            if status == "dead":
+                raise CalleeLost("the kernel died while running your code (it was restarted)")
+            if status != "ok":
+                raise CalleeLost(f"the grader could not call your function ({status[:120]})")
+            self._reset = False
+            try:
+                reply = read_json(directory / "reply.json")
+                raws = reply.get("outcomes") if isinstance(reply, dict) else None
+                if not isinstance(raws, list) or len(raws) != len(calls):
+                    raise BridgeDataError("the reply does not hold one outcome per call")
+                names = set(self.forbidden)
+                return [_decode_outcome(r, directory, names) for r in raws], seconds
+            except BridgeDataError as exc:
+                raise CalleeLost(f"the reply from your kernel was not usable: {exc}") from None
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""The kernel's side of the bridge: run the requested calls of the student's functions.
+
+The grader sends one statement, ``serve(request_dir)``. It reads the request
+(plain data, see :mod:`~gradkit.grading.codec`), looks each function up in
+the notebook's namespace, calls it under the same rules as in-process
+grading (:func:`gradkit.grading.callee.invoke`: fresh copies, swallowed
+output, mutation and delegation noticed) and writes the outcomes back as
+plain data. Values a call keeps (a cache) stay here, in :data:`_KEPT`,
+until the next test resets them.
+
+Nothing here decides a grade: the grader validates the reply and judges it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from .callee import Call, Outcome, invoke
+from .codec import BridgeDataError, Encoder, decode, read_json, write_json
+from .delegation import resolve
+
+__all__ = ["serve"]
+
+_KEPT: dict[int, Any] = {}
+
+
+def _namespace() -> dict[str, Any]:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - the kernel always has IPython
+        shell = None
+    if shell is not None:
+        return shell.user_ns
+    return vars(sys.modules["__main__"])
+
+
+def _call(raw: dict, directory: Path) -> Call:
+    returns = raw.get("returns")
+    return Call(
+        fn=str(raw["fn"]),
+        inputs=decode(raw["inputs"], directory),
+        returns=tuple(returns) if returns is not None else None,
+        watch=tuple(raw.get("watch") or ()),
+        reseed_global=raw.get("reseed_global"),
+        return_args=bool(raw.get("return_args", True)),
+        bare=bool(raw.get("bare", False)),
+    )
+
+
+def _encode(outcome: Outcome, enc: Encoder) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ok": outcome.ok,
+        "error": outcome.error,
+        "delegated": outcome.delegated,
+        "watched": list(outcome.watched),
+        "probe_shapes": [list(s) for s in outcome.probe_shapes],
+        "mutated": outcome.mutated,
+    }
+    if outcome.ok:
+        try:
+            data["value"] = enc(outcome.value)
+            data["args_after"] = enc(outcome.args_after) if outcome.args_after is not None else None
+        except BridgeDataError as exc:
+            return {"ok": False, "error": f"returned more than the grader accepts ({exc})"}
+    return data
+
+
+def serve(request_dir: str) -> None:
+    """Answer the request in ``request_dir`` with ``reply.json`` (and ``r<n>.npy`` files)."""
+    directory = Path(request_dir)
+    request = read_json(directory / "request.json")
+    if request.get("reset"):
+        _KEPT.clear()
+    namespace = _namespace()
+    forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
+    enc = Encoder(directory, "r")
+    outcomes = []
+    for raw in request["calls"]:
+        call = _call(raw, directory)
+        if not call.fn:  # an echo: the arguments were decoded, nothing is called
+            outcomes.append({"ok": True, "value": None})
+            continue
+        func = namespace.get(call.fn)
+        if func is None or not callable(func):
+            what = "is not defined" if func is None else f"is a {type(func).__name__}"
+            outcomes.append(
+                {"ok": False, "error": f"{what}; run the cell that defines {call.fn}"}
+            )
+            continue
+        outcomes.append(_encode(invoke(func, call, _KEPT, forbidden), enc))
+    write_json(directory / "reply.json", {"outcomes": outcomes})

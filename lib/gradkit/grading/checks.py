@@ -1,0 +1,413 @@
+"""The checks a spec is built from: compare outputs, hidden cases, no mutation, speed, avoided calls.
+
+Every check is a small dataclass with a ``run(ctx) -> list[CheckResult]``.
+Those that compare values with the reference also match a wrong value
+against the spec's mistake catalogue (see :meth:`Context.diagnose`).
+Gradient checks live in :mod:`gradkit.grading.checks_grad`, checks of
+stateful functions (update rules, initializers) in
+:mod:`gradkit.grading.checks_state`.
+
+Tolerances here are defaults; a spec passes its own (named, with a reason)
+where the defaults do not fit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .callee import Call, Outcome
+from .compare import close, deep_equal, describe_diff
+from .engine import REFERENCE, STUDENT, Context
+from .result import CheckResult
+from .spec import Case, Inputs, Spec
+
+__all__ = [
+    "VALUE_RTOL",
+    "VALUE_ATOL",
+    "FLOAT32_RTOL",
+    "Outputs",
+    "HiddenCases",
+    "NoMutation",
+    "Speed",
+    "Avoids",
+    "Custom",
+    "agree",
+    "difference",
+    "tags",
+    "pick",
+]
+
+#: Agreement with the reference in float64. Correct implementations that sum
+#: in another order differ by ~1e-15 relative; formula errors (a missing 1/N,
+#: a wrong sign) are off by far more than 1e-7.
+VALUE_RTOL = 1e-7
+VALUE_ATOL = 1e-10
+#: Agreement for float32 inputs: float32 rounding is ~6e-8 per operation and
+#: accumulates over sums of a few hundred terms.
+FLOAT32_RTOL = 1e-4
+#: A wrong output "matches" a catalogued mistake within this factor of the
+#: check's tolerance: a student's version of the mistake may sum in another order.
+MISTAKE_SLACK = 10.0
+
+_FAILED = object()
+
+
+def tags(spec: Spec, fn: str, keep: bool = False) -> tuple[str, ...] | None:
+    """The ``returns`` tags of a call of ``fn``: caches are kept (``keep``) or dropped."""
+    if not spec.is_tuple(fn):
+        return None
+    opaque = "keep" if keep else "drop"
+    return tuple(opaque if n.startswith("~") else "data" for n in spec.outputs(fn))
+
+
+def pick(spec: Spec, fn: str, value: Any, output: str) -> Any:
+    """The ``output`` part of what ``fn`` returned."""
+    if not spec.is_tuple(fn):
+        return value
+    return value[spec.outputs(fn).index(output)]
+
+
+def agree(got: Any, expected: Any, rtol: float = VALUE_RTOL, atol: float = VALUE_ATOL) -> bool:
+    """``got`` equals ``expected`` within tolerance; dicts key by key; float32 must stay float32."""
+    if got is _FAILED or expected is _FAILED:
+        return False
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(expected)
+            and all(agree(got[k], expected[k], rtol, atol) for k in expected)
+        )
+    if isinstance(expected, np.ndarray) and expected.dtype == np.float32:
+        if not (isinstance(got, np.ndarray) and got.dtype == np.float32):
+            return False
+        rtol = max(rtol, FLOAT32_RTOL)
+    return close(got, expected, rtol, atol)
+
+
+def difference(got: Any, expected: Any, rtol: float, atol: float) -> str:
+    """How ``got`` differs from ``expected``, in a phrase (dict keys and dtype included)."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"expected a dict with keys {sorted(expected)}, got {type(got).__name__}"
+        if set(got) != set(expected):
+            return f"expected keys {sorted(expected)}, got {sorted(got)}"
+        for k in expected:
+            if not agree(got[k], expected[k], rtol, atol):
+                return f"[{k!r}] " + difference(got[k], expected[k], rtol, atol)
+    if isinstance(expected, np.ndarray) and expected.dtype == np.float32:
+        dtype = getattr(got, "dtype", type(got).__name__)
+        if dtype != np.float32:
+            return f"expected float32 (the dtype of the inputs), got {dtype}"
+    return describe_diff(got, expected)
+
+
+def judge(
+    ctx: Context, observed: Mapping[str, Any], rtol: float, atol: float
+) -> tuple[bool, list[str]]:
+    """Does the student's observation agree with the reference's, and which mistakes match it.
+
+    Every comparison goes through here, passing or not, so the engine can
+    weigh each catalogued mistake against everything it saw.
+    """
+    ok = agree(observed[STUDENT], observed[REFERENCE], rtol, atol)
+    candidates = ctx.diagnose(
+        observed, lambda a, b: agree(a, b, rtol * MISTAKE_SLACK, atol * MISTAKE_SLACK)
+    )
+    return ok, ([] if ok else candidates)
+
+
+def _observe(outcomes: list[Outcome], view: Callable[[Any], Any]) -> list[Any]:
+    out = []
+    for o in outcomes:
+        try:
+            out.append(view(o.value) if o.ok else _FAILED)
+        except (IndexError, KeyError, TypeError, ValueError):
+            out.append(_FAILED)
+    return out
+
+
+def _minus(a: Any, b: Any) -> Any:
+    if a is _FAILED or b is _FAILED:
+        return _FAILED
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _minus(a[k], b[k]) for k in a if k in b}
+    try:
+        return np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return _FAILED
+
+
+@dataclass
+class Outputs:
+    """Each output of ``fn`` (default: the primary function) equals the reference's on ``cases``.
+
+    One result per output (or one for all with ``combine``), weighted by
+    ``weight`` (a number, or a dict by output name). With ``isolate`` the
+    compared value is ``f(case) − f(case with isolate's keyword values)``:
+    e.g. ``isolate={"reg": 0.0}`` checks the regularization term on its own,
+    so a wrong data term does not also cost the regularization points.
+    """
+
+    cases: Sequence[Case]
+    outputs: Sequence[str] | None = None
+    weight: float | Mapping[str, float] = 1.0
+    rtol: float = VALUE_RTOL
+    atol: float = VALUE_ATOL
+    name: str = "{output} matches the reference"
+    hint: str | Mapping[str, str] = ""
+    kind: str = "values"
+    isolate: Mapping[str, Any] | None = None
+    combine: bool = False
+    fn: str | None = None
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        spec, fn = ctx.spec, self.fn or ctx.spec.primary
+        names = self.outputs or [n for n in spec.outputs(fn) if not n.startswith("~")]
+        built = [c.build() for c in self.cases]
+        call_tags = tags(spec, fn)
+        requests = [
+            (f"{fn}|{c.label}|{c.seed}", Call(fn, inp, returns=call_tags))
+            for c, inp in zip(self.cases, built)
+        ]
+        outcomes = ctx.run_all(requests)
+        base = None
+        if self.isolate is not None:
+            base = ctx.run_all(
+                [
+                    (
+                        f"{key}|{sorted(self.isolate.items())}",
+                        Call(fn, inp.replace(**self.isolate), returns=call_tags),
+                    )
+                    for (key, _), inp in zip(requests, built)
+                ]
+            )
+        groups = [list(names)] if self.combine else [[n] for n in names]
+        results = []
+        for group in groups:
+            results.append(self._judge(ctx, fn, group, outcomes, base))
+        return results
+
+    def _judge(self, ctx, fn, group, outcomes, base) -> CheckResult:
+        spec = ctx.spec
+        label = ", ".join(group)
+        weight = (
+            sum(self.weight.get(g, 1.0) for g in group)
+            if isinstance(self.weight, Mapping)
+            else float(self.weight)
+        )
+        hint = self.hint.get(group[0], "") if isinstance(self.hint, Mapping) else self.hint
+        name = self.name.format(output=label, n=len(self.cases))
+        for i, outcome in enumerate(outcomes[STUDENT]):
+            if not outcome.ok:
+                return CheckResult(
+                    name, False, weight, self.kind, f"your function {outcome.error}", hint=hint
+                )
+            for out in group:
+                observed = {}
+                for who, outs in outcomes.items():
+                    value = _observe([outs[i]], lambda v, out=out: pick(spec, fn, v, out))[0]
+                    if base is not None:
+                        b = _observe([base[who][i]], lambda v, out=out: pick(spec, fn, v, out))[0]
+                        value = _minus(value, b)
+                    observed[who] = value
+                got, expected = observed[STUDENT], observed[REFERENCE]
+                if got is _FAILED:
+                    return CheckResult(
+                        name,
+                        False,
+                        weight,
+                        self.kind,
+                        f"your function returned no usable {out}",
+                        hint=hint,
+                    )
+                ok, candidates = judge(ctx, observed, self.rtol, self.atol)
+                if not ok:
+                    where = f" ({self.cases[i].label})" if len(self.cases) > 1 else ""
+                    detail = f"{out}{where}: " + difference(got, expected, self.rtol, self.atol)
+                    return CheckResult(
+                        name, False, weight, self.kind, detail, hint=hint, candidates=candidates
+                    )
+        return CheckResult(name, True, weight, self.kind)
+
+
+@dataclass
+class HiddenCases:
+    """Every output equals the reference's on ``count`` cases drawn from the student's seed.
+
+    Runs only when the grader supplies a token. A result names the case by
+    number only: never its inputs, shapes or expected values.
+    """
+
+    make: Callable[[np.random.Generator], Inputs]
+    count: int = 3
+    weight: float = 2.0
+    rtol: float = VALUE_RTOL
+    atol: float = VALUE_ATOL
+    fn: str | None = None
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        if ctx.hidden is None:
+            return []
+        spec, fn = ctx.spec, self.fn or ctx.spec.primary
+        names = [n for n in spec.outputs(fn) if not n.startswith("~")]
+        built = [self.make(ctx.hidden) for _ in range(self.count)]
+        requests = [
+            (f"hidden|{fn}|{k}", Call(fn, inp, returns=tags(spec, fn)))
+            for k, inp in enumerate(built)
+        ]
+        outcomes = ctx.run_all(requests)
+        results = []
+        for k, outcome in enumerate(outcomes[STUDENT]):
+            name = f"hidden case {k + 1}"
+            ok, candidates = outcome.ok, []
+            detail = "" if ok else f"your function raised an error ({outcome.error.split(':')[0]})"
+            for out in names if ok else []:
+                observed = {
+                    who: _observe([outs[k]], lambda v, out=out: pick(spec, fn, v, out))[0]
+                    for who, outs in outcomes.items()
+                }
+                ok, candidates = judge(ctx, observed, self.rtol, self.atol)
+                if not ok:
+                    detail = f"{out} differs from the reference"
+                    break
+            weight = self.weight / self.count
+            results.append(
+                CheckResult(name, ok, weight, "values", detail, hidden=True, candidates=candidates)
+            )
+        return results
+
+
+@dataclass
+class NoMutation:
+    """No call of the student's function changed its arguments (``exempt``: argument
+    positions or keyword names the API says are written back, e.g. ``bn_param``)."""
+
+    weight: float = 0.5
+    exempt: Sequence[int | str] = ()
+    name: str = "inputs are not modified"
+    hint: str = "work on new arrays instead of writing into the inputs"
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        checked, changed = 0, []
+        for key, call, outcome in list(ctx.student_log):
+            if not (outcome.ok and outcome.args_after is not None):
+                continue
+            checked += 1
+            if self._changed(call.inputs, outcome.args_after):
+                changed.append((key, call))
+        if not checked:
+            detail = "no call of your function succeeded"
+            return [CheckResult(self.name, False, self.weight, "extra", detail)]
+        if not changed:
+            return [CheckResult(self.name, True, self.weight, "extra")]
+        # How the arguments were changed can match a catalogued mistake.
+        key, call = changed[0]
+        after = {w: ctx.run(w, [(key, call)])[0] for w in ctx.callees}
+        observed = {w: (o.args_after if o.ok else None) for w, o in after.items()}
+        candidates = ctx.diagnose(
+            observed, lambda a, b: a is not None and b is not None and deep_equal(a, b)
+        )
+        detail = f"{len(changed)} of {checked} calls changed an argument"
+        result = CheckResult(
+            self.name, False, self.weight, "extra", detail, hint=self.hint, candidates=candidates
+        )
+        return [result]
+
+    def _changed(self, before: Inputs, after: Inputs) -> bool:
+        pairs = [(i, a, b) for i, (a, b) in enumerate(zip(before.args, after.args))]
+        pairs += [(k, v, after.kwargs.get(k)) for k, v in before.kwargs.items()]
+        return any(not deep_equal(a, b) for key, a, b in pairs if key not in self.exempt)
+
+
+@dataclass
+class Speed:
+    """The student's function runs within ``factor``× the reference's time (+ ``slack`` s)."""
+
+    case: Case
+    factor: float = 10.0
+    slack: float = 2e-3
+    repeats: int = 5
+    attempts: int = 3
+    weight: float = 1.0
+    hint: str = "remove the Python loops: use whole-array operations"
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        fn = ctx.spec.primary
+        call = Call(
+            fn,
+            self.case.build(),
+            repeats=self.repeats,
+            return_args=False,
+            returns=tags(ctx.spec, fn),
+        )
+        t_ref = t_student = math.inf
+        for _ in range(self.attempts):  # a busy machine slows single runs: re-measure first
+            ref = ctx.callees[REFERENCE].run([call])[0]
+            student = ctx.callees[STUDENT].run([call])[0]
+            if not student.ok:
+                name = f"fast enough: within {self.factor:g}x the reference's time"
+                return [
+                    CheckResult(name, False, self.weight, "extra", f"your function {student.error}")
+                ]
+            t_ref, t_student = min(t_ref, ref.seconds), min(t_student, student.seconds)
+            if t_student <= self.factor * t_ref + self.slack:
+                break
+        ok = t_student <= self.factor * t_ref + self.slack
+        name = (
+            f"fast enough: {t_student * 1e3:.1f} ms vs the reference's {t_ref * 1e3:.1f} ms "
+            f"({self.case.label}; allowed {self.factor:g}x)"
+        )
+        detail = f"{t_student / max(t_ref, 1e-9):.0f}x slower than the reference"
+        return [CheckResult(name, ok, self.weight, "extra", detail, hint=self.hint)]
+
+
+@dataclass
+class Avoids:
+    """The student's function does not call any of ``names`` (dotted, e.g. ``numpy.linalg.inv``)."""
+
+    case: Case
+    names: tuple[str, ...]
+    name: str
+    hint: str = ""
+    weight: float = 1.0
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        fn = ctx.spec.primary
+        call = Call(fn, self.case.build(), watch=self.names, returns=tags(ctx.spec, fn))
+        outcome = ctx.run(STUDENT, [(f"avoids|{self.case.label}|{self.names}", call)])[0]
+        if not outcome.ok:
+            return [
+                CheckResult(
+                    self.name, False, self.weight, "extra", f"your function {outcome.error}"
+                )
+            ]
+        detail = f"your function called {', '.join(outcome.watched)}"
+        return [
+            CheckResult(
+                self.name, not outcome.watched, self.weight, "extra", detail, hint=self.hint
+            )
+        ]
+
+
+@dataclass
+class Custom:
+    """A check written as a function ``judge(ctx) -> (passed, detail, mistake id, diagnosis)``."""
+
+    name: str
+    judge: Callable[[Context], tuple[bool, str, str, str]]
+    weight: float = 1.0
+    kind: str = "values"
+    hint: str = ""
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        passed, detail, mid, diagnosis = self.judge(ctx)
+        return [
+            CheckResult(
+                self.name, passed, self.weight, self.kind, detail, diagnosis, mid, self.hint
+            )
+        ]

@@ -1,0 +1,166 @@
+"""Run a spec against a student's functions and produce a :class:`TestResult`.
+
+The engine owns what every check shares: calling the three kinds of
+implementation (the student's through its callee, the reference and each
+catalogued mistake directly), remembering outcomes so no call runs twice,
+matching a wrong output against the mistake catalogue, and the scoring
+rules:
+
+* checks of kind ``"extra"`` (no mutation, speed, stability, dtype) count
+  only once every ``"values"`` check passed;
+* only the first failure of a cascade gets a hint; a diagnosis already
+  given is not repeated;
+* a student function that ran gradkit's reference scores 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .callee import Call, DirectCallee, Outcome
+from .result import CheckResult, TestResult
+from .seeds import hidden_rng
+from .spec import Inputs, Spec
+
+__all__ = ["Context", "CalleeLost", "run_spec", "STUDENT", "REFERENCE"]
+
+STUDENT = "student"
+REFERENCE = "reference"
+
+
+class CalleeLost(Exception):
+    """The student's functions can no longer be called (time limit, dead kernel)."""
+
+
+class Context:
+    """What the checks of one run share: the callees, their outcomes, the hidden rng."""
+
+    def __init__(self, spec: Spec, student: Any, hidden: np.random.Generator | None = None):
+        self.spec = spec
+        self.hidden = hidden
+        self.callees: dict[str, Any] = {
+            STUDENT: student,
+            REFERENCE: DirectCallee(spec.implementation()),
+        }
+        for m in spec.mistakes:
+            self.callees[m.id] = DirectCallee(spec.implementation(m))
+        self._memo: dict[tuple[str, str], Outcome] = {}
+        #: Mistake id -> [observations it matched, observations it contradicted].
+        self.evidence: dict[str, list[int]] = {m.id: [0, 0] for m in spec.mistakes}
+        #: Every outcome of the student's calls, in order (mutation, delegation).
+        self.student_log: list[tuple[str, Call, Outcome]] = []
+
+    @property
+    def mistakes(self):
+        return self.spec.mistakes
+
+    def run(self, who: str, requests: Sequence[tuple[str, Call]]) -> list[Outcome]:
+        """Outcomes of ``requests`` (key, call) for ``who``; a known key is not run again."""
+        todo = [(k, c) for k, c in requests if (who, k) not in self._memo]
+        if todo:
+            outcomes = self.callees[who].run([c for _, c in todo])
+            for (key, call), outcome in zip(todo, outcomes):
+                self._memo[(who, key)] = outcome
+                if who == STUDENT:
+                    self.student_log.append((key, call, outcome))
+        return [self._memo[(who, k)] for k, _ in requests]
+
+    def run_all(self, requests: Sequence[tuple[str, Call]]) -> dict[str, list[Outcome]]:
+        """The same requests for the student, the reference and every mistake."""
+        return {who: self.run(who, requests) for who in self.callees}
+
+    def diagnose(self, observed: Mapping[str, Any], agree: Callable[[Any, Any], bool]) -> list[str]:
+        """Ids of the catalogued mistakes whose observation matches the student's.
+
+        ``observed`` maps who (``STUDENT``, ``REFERENCE``, each mistake id)
+        to what was observed. Call it for every comparison, passing or not:
+        a mistake that differs from the reference where the student agrees
+        with it is evidence against that mistake. Only mistakes that differ
+        from the reference can match.
+        """
+        got, ref = observed[STUDENT], observed[REFERENCE]
+        try:
+            student_right = agree(got, ref)
+        except Exception:
+            student_right = False
+        matches = []
+        for m in self.mistakes:
+            if m.id not in observed:
+                continue
+            try:
+                differs = not agree(observed[m.id], ref)
+                if differs and student_right:
+                    self.evidence[m.id][1] += 1
+                elif differs and agree(got, observed[m.id]):
+                    self.evidence[m.id][0] += 1
+                    matches.append(m.id)
+            except Exception:  # an observation that cannot be compared is no match
+                continue
+        return matches
+
+    def best_mistake(self, candidates: Sequence[str]) -> str:
+        """Of ``candidates``, the mistake most consistent with everything observed."""
+        scored = [
+            (self.evidence[c][0] - 2 * self.evidence[c][1], -i, c) for i, c in enumerate(candidates)
+        ]
+        best = max(scored, default=None)
+        return best[2] if best is not None and best[0] > 0 else ""
+
+
+def _finalize(ctx: Context, results: list[CheckResult]) -> None:
+    """Pick diagnoses, gate extras on the values, one hint per cascade, no repeats."""
+    messages = {m.id: m.message for m in ctx.mistakes}
+    for r in results:
+        if not r.passed and r.candidates and not r.mistake:
+            r.mistake = ctx.best_mistake(r.candidates)
+            r.diagnosis = messages.get(r.mistake, "")
+    values_ok = all(r.passed for r in results if r.kind == "values")
+    for r in results:
+        if r.kind == "extra" and not values_ok:
+            r.counted = False
+    seen_failure, seen_diag, last_detail = False, set(), None
+    for r in results:
+        if r.passed:
+            continue
+        if r.diagnosis:
+            if r.diagnosis in seen_diag:
+                r.diagnosis = "the same mistake as above"
+            seen_diag.add(r.diagnosis)
+        if seen_failure:
+            r.hint = ""
+        if r.detail and r.detail == last_detail and r.detail.startswith("your function"):
+            r.detail = "(same error as above)"
+        else:
+            last_detail = r.detail
+        seen_failure = True
+
+
+def run_spec(
+    spec: Spec, student: Any, points: float, hidden_token: str | None = None
+) -> TestResult:
+    """Grade ``student`` (a callee) against ``spec``; ``hidden_token`` adds the hidden cases."""
+    ctx = Context(spec, student, hidden_rng(hidden_token, spec.name))
+    results: list[CheckResult] = []
+    problem = ""
+    for check in spec.checks:
+        try:
+            results.extend(check.run(ctx))
+        except CalleeLost as exc:
+            problem = f"grading stopped: {exc}"
+            break
+    _finalize(ctx, results)
+    delegated = next((o.delegated for _, _, o in ctx.student_log if o.delegated), "")
+    if delegated and not problem:
+        problem = (
+            f"your function ran {delegated} (gradkit's reference): write "
+            f"{spec.primary} yourself; this test scores 0"
+        )
+    return TestResult(test=spec.name, points=float(points), checks=results, problem=problem)
+
+
+def call_for(spec: Spec, inputs: Inputs, fn: str | None = None, **options: Any) -> Call:
+    """A :class:`Call` of the spec's primary function (or ``fn``) on ``inputs``."""
+    return Call(fn or spec.primary, inputs, **options)
