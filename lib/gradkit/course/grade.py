@@ -192,7 +192,9 @@ def grade(
     return records
 
 
-def _grade_student(api, course: Course, staging: Path, assignment: str, student: str, mine: dict) -> None:
+def _grade_student(
+    api, course: Course, staging: Path, assignment: str, student: str, mine: dict
+) -> None:
     """Autograde one student's staged notebooks and record each notebook's outcome."""
     staged = sorted((staging / "submitted" / student / assignment).glob("*.ipynb"))
     if staged:

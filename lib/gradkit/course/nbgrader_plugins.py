@@ -71,7 +71,7 @@ def parse_test_cell(source: str) -> tuple[str, float] | None:
     )
     if not ok:
         raise TestCellError(
-            "a test cell is written grade(\"function_name\", points=N) with N > 0; "
+            'a test cell is written grade("function_name", points=N) with N > 0; '
             f"got {ast.unparse(call)[:80]!r}"
         )
     return call.args[0].value, float(points.value)

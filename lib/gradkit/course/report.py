@@ -106,7 +106,9 @@ def _notebook_feedback(record: NotebookRecord | None) -> list[str]:
     if record is None:
         return ["<p class='fail'>Not graded (see the instructor).</p>"]
     if record.status != GRADED:
-        return [f"<p class='fail'>{html.escape(record.status.capitalize())}: {html.escape(record.note)}</p>"]
+        return [
+            f"<p class='fail'>{html.escape(record.status.capitalize())}: {html.escape(record.note)}</p>"
+        ]
     body = []
     for test in record.tests:
         items = "".join(

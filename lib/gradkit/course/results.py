@@ -71,7 +71,9 @@ def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
         yield con
 
 
-def save(db_path: Path, assignment: str, student: str, notebook: str, record: NotebookRecord) -> None:
+def save(
+    db_path: Path, assignment: str, student: str, notebook: str, record: NotebookRecord
+) -> None:
     """Store (replace) one notebook's record, atomically."""
     tests = json.dumps([t.to_dict() for t in record.tests])
     with _connect(db_path) as con, con:

@@ -48,6 +48,7 @@ def _call(raw: dict, directory: Path) -> Call:
         reseed_global=raw.get("reseed_global"),
         return_args=bool(raw.get("return_args", True)),
         bare=bool(raw.get("bare", False)),
+        loops=max(1, min(int(raw.get("loops", 1)), 100)),
     )
 
 
@@ -87,9 +88,7 @@ def serve(request_dir: str) -> None:
         func = namespace.get(call.fn)
         if func is None or not callable(func):
             what = "is not defined" if func is None else f"is a {type(func).__name__}"
-            outcomes.append(
-                {"ok": False, "error": f"{what}; run the cell that defines {call.fn}"}
-            )
+            outcomes.append({"ok": False, "error": f"{what}; run the cell that defines {call.fn}"})
             continue
         outcomes.append(_encode(invoke(func, call, _KEPT, forbidden), enc))
     write_json(directory / "reply.json", {"outcomes": outcomes})

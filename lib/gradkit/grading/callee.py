@@ -65,6 +65,9 @@ class Call:
     #: A call whose time is measured from outside: run it bare, with no watch
     #: (a profile hook would slow the code under test).
     bare: bool = False
+    #: Run a bare call this many times in a row (on the same arguments), so a
+    #: time measured from outside is spread over several calls.
+    loops: int = 1
 
 
 @dataclass
@@ -187,6 +190,8 @@ def invoke(
             if call.reseed_global is not None:
                 np.random.seed(call.reseed_global)
             value = func(*args, **kwargs)
+            for _ in range(call.loops - 1 if call.bare else 0):
+                value = func(*args, **kwargs)
         if call.repeats > 0:
             seconds = _best_time(func, call, kept)
         value = _shape_value(value, call.returns, store)

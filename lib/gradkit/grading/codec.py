@@ -69,7 +69,9 @@ def _read_regular(path: Path, limit: int) -> bytes:
         if not os.path.stat.S_ISREG(st.st_mode):
             raise BridgeDataError(f"{path.name} is not a regular file")
         if st.st_size > limit:
-            raise BridgeDataError(f"{path.name} holds {st.st_size} bytes, over the limit of {limit}")
+            raise BridgeDataError(
+                f"{path.name} holds {st.st_size} bytes, over the limit of {limit}"
+            )
         return fh.read(limit + 1)
 
 
@@ -181,7 +183,9 @@ def decode(obj: Any, directory: Path, depth: int = 0) -> Any:
         return Kept(int(obj["__kept__"]))
     if "__inputs__" in obj:
         args, kwargs = obj["__inputs__"]
-        return Inputs(tuple(decode(args, directory, depth + 1)), decode(kwargs, directory, depth + 1))
+        return Inputs(
+            tuple(decode(args, directory, depth + 1)), decode(kwargs, directory, depth + 1)
+        )
     if "__opaque__" in obj:
         return Opaque(str(obj["__opaque__"])[:80])
     raise BridgeDataError(f"unexpected item {str(obj)[:60]!r}")
