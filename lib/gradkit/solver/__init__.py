@@ -276,7 +276,7 @@ class Solver:
                 f"match X of shape {X.shape}; got {y.shape}"
             )
         num_samples = check_count("num_samples", num_samples, "Solver", optional=True)
-        batch_size = check_count("batch_size", batch_size, "Solver", optional=True)
+        batch_size = check_count("batch_size", batch_size, "Solver")
         if num_samples is not None and num_samples < X.shape[0]:
             idx = self._rng.choice(X.shape[0], num_samples, replace=False)
             X, y = X[idx], y[idx]
