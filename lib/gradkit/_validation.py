@@ -11,7 +11,11 @@ arrays they are given (the numeric gradient checks rely on that).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, overload
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "as_array",
@@ -27,11 +31,11 @@ __all__ = [
 ]
 
 
-def _shape_str(shape) -> str:
+def _shape_str(shape: Sequence[object]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def as_array(name: str, value, where: str, *, floating: bool = True) -> np.ndarray:
+def as_array(name: str, value: npt.ArrayLike, where: str, *, floating: bool = True) -> np.ndarray:
     """Return ``value`` as an ndarray without copying when it already is one.
 
     With ``floating=True`` the result must have a real floating or integer
@@ -47,7 +51,7 @@ def as_array(name: str, value, where: str, *, floating: bool = True) -> np.ndarr
     return arr
 
 
-def check_ndim(name: str, arr: np.ndarray, ndim, where: str) -> None:
+def check_ndim(name: str, arr: np.ndarray, ndim: int | Iterable[int], where: str) -> None:
     """Raise unless ``arr.ndim`` equals ``ndim`` (an int or a tuple of allowed ints)."""
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if arr.ndim not in allowed:
@@ -57,7 +61,9 @@ def check_ndim(name: str, arr: np.ndarray, ndim, where: str) -> None:
         )
 
 
-def check_shape(name: str, arr: np.ndarray, expected, where: str, why: str = "") -> None:
+def check_shape(
+    name: str, arr: np.ndarray, expected: Iterable[int | None], where: str, why: str = ""
+) -> None:
     """Raise unless ``arr.shape`` matches ``expected``; ``None`` in ``expected`` is a wildcard."""
     expected = tuple(expected)
     ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape))
@@ -79,7 +85,7 @@ def check_same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray, whe
         )
 
 
-def check_labels(y, num_examples: int, num_classes: int, where: str) -> np.ndarray:
+def check_labels(y: npt.ArrayLike, num_examples: int, num_classes: int, where: str) -> np.ndarray:
     """Validate integer class labels ``y`` of shape ``(N,)`` with values in ``[0, C)``."""
     y = np.asarray(y)
     if y.dtype.kind not in "iu":
@@ -117,7 +123,17 @@ def check_positive(name: str, value: float, where: str, *, allow_zero: bool = Fa
     return value
 
 
-def check_count(name: str, value, where: str, *, minimum: int = 1, optional: bool = False):
+@overload
+def check_count(
+    name: str, value: Any, where: str, *, minimum: int = ..., optional: Literal[False] = ...
+) -> int: ...
+@overload
+def check_count(
+    name: str, value: Any, where: str, *, minimum: int = ..., optional: bool
+) -> int | None: ...
+def check_count(
+    name: str, value: Any, where: str, *, minimum: int = 1, optional: bool = False
+) -> int | None:
     """Return ``value`` as an int, raising unless it is an integer ``>= minimum``.
 
     Integral floats (``3.0``) are accepted; booleans are not. With
@@ -140,14 +156,14 @@ def check_count(name: str, value, where: str, *, minimum: int = 1, optional: boo
     return int(value)
 
 
-def check_dout(dout, shape, where: str) -> np.ndarray:
+def check_dout(dout: npt.ArrayLike, shape: Iterable[int | None], where: str) -> np.ndarray:
     """Return the upstream gradient ``dout`` as a float array of the forward output's ``shape``."""
     dout = as_array("dout", dout, where)
     check_shape("dout", dout, shape, where, "(the shape of the forward output)")
     return dout
 
 
-def get_rng(rng=None, seed=None) -> np.random.Generator:
+def get_rng(rng: np.random.Generator | None = None, seed: int | None = None) -> np.random.Generator:
     """Return a Generator from an explicit ``rng`` or ``seed``; never the global state.
 
     With neither given a fresh, OS-seeded generator is returned (results then

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import as_array, check_ndim, check_probability, check_shape
 
@@ -39,7 +41,9 @@ __all__ = [
 _MODES = ("train", "test")
 
 
-def _parse_param(param, where: str, name: str):
+def _parse_param(
+    param: Mapping[str, Any], where: str, name: str
+) -> tuple[float, str, int | None, np.random.Generator | None]:
     """Validate a dropout/DropConnect parameter dict; return ``(p, mode, seed, rng)``."""
     if not isinstance(param, Mapping):
         raise ValueError(
@@ -51,7 +55,7 @@ def _parse_param(param, where: str, name: str):
     p = param["p"]
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
         raise ValueError(f"{where}: {name}['p'] must be a number in (0, 1]; got {p!r}")
-    p = check_probability(f"{name}['p'] (the keep probability)", p, where)
+    p = check_probability(f"{name}['p'] (the keep probability)", cast(float, p), where)
     mode = param["mode"]
     if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"{where}: {name}['mode'] must be 'train' or 'test'; got {mode!r}")
@@ -72,7 +76,9 @@ def _parse_param(param, where: str, name: str):
     return p, mode, seed, rng
 
 
-def _keep_mask(shape, p: float, seed, rng) -> np.ndarray:
+def _keep_mask(
+    shape: tuple[int, ...], p: float, seed: int | None, rng: np.random.Generator | None
+) -> np.ndarray:
     """Boolean mask, True where a unit is kept: ``rng.random(shape) < p``."""
     if p == 1.0:  # nothing is dropped; no draw needed
         return np.ones(shape, dtype=bool)
@@ -81,7 +87,7 @@ def _keep_mask(shape, p: float, seed, rng) -> np.ndarray:
     return rng.random(shape) < p
 
 
-def _check_cache(cache, kind: str, where: str) -> dict:
+def _check_cache(cache: object, kind: str, where: str) -> dict[str, Any]:
     if not isinstance(cache, dict) or cache.get("kind") != kind:
         got = cache.get("kind") if isinstance(cache, dict) else type(cache).__name__
         raise ValueError(f"{where}: cache must come from {kind}_forward; got a cache from {got}")
@@ -91,7 +97,9 @@ def _check_cache(cache, kind: str, where: str) -> dict:
 # --------------------------------------------------------------------------- dropout
 
 
-def vanilla_dropout_forward(x, dropout_param):
+def vanilla_dropout_forward(
+    x: npt.ArrayLike, dropout_param: Mapping[str, Any]
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Vanilla dropout: keep each unit with probability p, scale by p at test time.
 
     Train: ``out = x * m`` with ``m_i ~ Bernoulli(p)``; test: ``out = p * x``, which
@@ -112,7 +120,7 @@ def vanilla_dropout_forward(x, dropout_param):
     return out, cache
 
 
-def vanilla_dropout_backward(dout, cache):
+def vanilla_dropout_backward(dout: npt.ArrayLike, cache: dict[str, Any]) -> np.ndarray:
     """Backward pass of vanilla dropout: reuse the mask (train) or the factor p (test).
 
     ``dx = dout * m`` in train mode, ``dx = p * dout`` in test mode.
@@ -128,7 +136,9 @@ def vanilla_dropout_backward(dout, cache):
     return dout * dout.dtype.type(cache["p"])
 
 
-def dropout_forward(x, dropout_param):
+def dropout_forward(
+    x: npt.ArrayLike, dropout_param: Mapping[str, Any]
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Inverted dropout: keep each unit with probability p and divide by p at train time.
 
     Train: ``out = x * m / p`` with ``m_i ~ Bernoulli(p)``, so ``E[out] = x``;
@@ -150,7 +160,7 @@ def dropout_forward(x, dropout_param):
     return out, cache
 
 
-def dropout_backward(dout, cache):
+def dropout_backward(dout: npt.ArrayLike, cache: dict[str, Any]) -> np.ndarray:
     """Backward pass of inverted dropout: route the gradient through the same mask.
 
     ``dx = dout * m / p`` in train mode, ``dx = dout`` in test mode.
@@ -169,7 +179,9 @@ def dropout_backward(dout, cache):
 # --------------------------------------------------------------------------- DropConnect
 
 
-def dropconnect_forward(x, w, b, dropconnect_param):
+def dropconnect_forward(
+    x: npt.ArrayLike, w: npt.ArrayLike, b: npt.ArrayLike, dropconnect_param: Mapping[str, Any]
+) -> tuple[np.ndarray, dict[str, Any]]:
     """DropConnect: an affine layer whose *weights* are kept with probability p.
 
     Train: ``out = x_flat (w * M / p) + b`` with ``M_ij ~ Bernoulli(p)`` drawn once
@@ -208,7 +220,9 @@ def dropconnect_forward(x, w, b, dropconnect_param):
     return out, cache
 
 
-def dropconnect_backward(dout, cache):
+def dropconnect_backward(
+    dout: npt.ArrayLike, cache: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of DropConnect: the affine gradients, with dw masked like w.
 
     ``dx = dout (w * M / p)^T``, ``dw = (x_flat^T dout) * M / p``, ``db = Σ_n dout``;

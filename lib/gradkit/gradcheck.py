@@ -16,9 +16,11 @@ argument or read the same array through a closure (as in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import as_array, check_same_shape, get_rng
 
@@ -43,7 +45,7 @@ DEFAULT_H = 1e-5
 GRAD_REL_TOL = 1e-5
 
 
-def rel_error(a, b) -> float:
+def rel_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Largest element-wise relative error ``|a − b| / max(1e-8, |a| + |b|)``.
 
     Shapes: a, b any (same) shape -> float.
@@ -59,14 +61,16 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
-def _writable(x, where: str) -> np.ndarray:
+def _writable(x: npt.ArrayLike, where: str) -> np.ndarray:
     x = as_array("x", x, where)
     if not isinstance(x, np.ndarray) or not x.flags.writeable:
         x = np.array(x, dtype=np.float64)
     return x
 
 
-def _centred_difference(f, x: np.ndarray, ix: tuple, h: float) -> float:
+def _centred_difference(
+    f: Callable[[np.ndarray], float], x: np.ndarray, ix: tuple[int, ...], h: float
+) -> float:
     """(f(x + h·e_ix) − f(x − h·e_ix)) / 2h, perturbing x in place and restoring it exactly."""
     old = x[ix].copy()
     try:
@@ -80,7 +84,10 @@ def _centred_difference(f, x: np.ndarray, ix: tuple, h: float) -> float:
 
 
 def eval_numerical_gradient(
-    f: Callable[[np.ndarray], float], x, h: float = DEFAULT_H, verbose: bool = False
+    f: Callable[[np.ndarray], float],
+    x: npt.ArrayLike,
+    h: float = DEFAULT_H,
+    verbose: bool = False,
 ) -> np.ndarray:
     """Centred-difference gradient of a scalar function ``f`` at ``x``.
 
@@ -100,7 +107,10 @@ def eval_numerical_gradient(
 
 
 def eval_numerical_gradient_array(
-    f: Callable[[np.ndarray], np.ndarray], x, df, h: float = DEFAULT_H
+    f: Callable[[np.ndarray], npt.ArrayLike],
+    x: npt.ArrayLike,
+    df: npt.ArrayLike,
+    h: float = DEFAULT_H,
 ) -> np.ndarray:
     """Numeric gradient of ``sum(f(x) * df)`` for an array-valued ``f``.
 
@@ -133,12 +143,12 @@ def eval_numerical_gradient_array(
 
 
 def numeric_backward(
-    forward: Callable[..., np.ndarray],
-    inputs: Mapping[str, np.ndarray],
-    dout,
-    wrt=None,
+    forward: Callable[..., npt.ArrayLike],
+    inputs: Mapping[str, npt.ArrayLike],
+    dout: npt.ArrayLike,
+    wrt: Iterable[str] | None = None,
     h: float = DEFAULT_H,
-    batch: Callable[[list], list] | None = None,
+    batch: Callable[[list[dict[str, np.ndarray]]], Iterable[npt.ArrayLike]] | None = None,
     chunk: int = 512,
 ) -> dict[str, np.ndarray]:
     """What a backward pass must return, by centred differences of the forward pass.
@@ -166,7 +176,7 @@ def numeric_backward(
     dout = np.asarray(dout, dtype=np.float64)
     evaluate = batch or (lambda many: [forward(**args) for args in many])
 
-    def perturbations():
+    def perturbations() -> Iterator[dict[str, np.ndarray]]:
         for k in names:
             x = base[k].astype(np.float64)
             for ix in np.ndindex(x.shape):
@@ -176,9 +186,9 @@ def numeric_backward(
                     yield {**base, k: moved}
 
     values: list[float] = []
-    pending: list = []
+    pending: list[dict[str, np.ndarray]] = []
 
-    def flush():
+    def flush() -> None:
         for out in evaluate(pending):
             out = np.asarray(out, dtype=np.float64)
             if out.shape != dout.shape:
@@ -195,7 +205,8 @@ def numeric_backward(
             flush()
     if pending:
         flush()
-    grads, pos = {}, 0
+    grads: dict[str, np.ndarray] = {}
+    pos = 0
     for k in names:
         size = base[k].size
         pairs = np.asarray(values[pos : pos + 2 * size]).reshape(size, 2)
@@ -206,8 +217,8 @@ def numeric_backward(
 
 def grad_check_sparse(
     f: Callable[[np.ndarray], float],
-    x,
-    analytic_grad,
+    x: npt.ArrayLike,
+    analytic_grad: npt.ArrayLike,
     num_checks: int = 10,
     h: float = DEFAULT_H,
     rng: np.random.Generator | None = None,
@@ -238,16 +249,18 @@ def grad_check_sparse(
     return errors
 
 
-def _as_param_dict(x, where: str) -> dict:
+def _as_param_dict(
+    x: npt.ArrayLike | Mapping[str, npt.ArrayLike], where: str
+) -> dict[str, np.ndarray]:
     if isinstance(x, Mapping):
         return {k: np.asarray(v) for k, v in x.items()}
     return {"x": np.asarray(x)}
 
 
 def directional_grad_check(
-    f: Callable,
-    x,
-    analytic_grad,
+    f: Callable[[Any], float],
+    x: npt.ArrayLike | Mapping[str, npt.ArrayLike],
+    analytic_grad: npt.ArrayLike | Mapping[str, npt.ArrayLike],
     num_directions: int = 1,
     h: float = DEFAULT_H,
     rng: np.random.Generator | None = None,

@@ -20,8 +20,10 @@ inputs, which ``Var(w) = 2/n`` compensates (He).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "zeros_init",
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 
-def _fans(fan_in, fan_out, where: str) -> tuple[int, int]:
+def _fans(fan_in: int, fan_out: int, where: str) -> tuple[int, int]:
     for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             raise ValueError(f"{where}: {name} must be a positive int; got {value!r}")
@@ -45,7 +47,7 @@ def _fans(fan_in, fan_out, where: str) -> tuple[int, int]:
     return int(fan_in), int(fan_out)
 
 
-def _rng(rng, where: str) -> np.random.Generator:
+def _rng(rng: np.random.Generator | int, where: str) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)) and rng >= 0:
@@ -56,7 +58,7 @@ def _rng(rng, where: str) -> np.random.Generator:
     )
 
 
-def _dtype(dtype, where: str) -> np.dtype:
+def _dtype(dtype: npt.DTypeLike, where: str) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -68,14 +70,27 @@ def _dtype(dtype, where: str) -> np.dtype:
     return dt
 
 
-def _gaussian(fan_in, fan_out, rng, std: float, dtype, where: str) -> np.ndarray:
+def _gaussian(
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int,
+    std: float,
+    dtype: npt.DTypeLike,
+    where: str,
+) -> np.ndarray:
     fan_in, fan_out = _fans(fan_in, fan_out, where)
     dtype = _dtype(dtype, where)
     rng = _rng(rng, where)
     return (std * rng.standard_normal((fan_in, fan_out))).astype(dtype, copy=False)
 
 
-def zeros_init(fan_in, fan_out, rng=None, *, dtype=np.float64) -> np.ndarray:
+def zeros_init(
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int | None = None,
+    *,
+    dtype: npt.DTypeLike = np.float64,
+) -> np.ndarray:
     """All-zero weights: ``w = 0``. Do not use for hidden layers.
 
     Every hidden unit then computes the same output and receives the same
@@ -88,7 +103,14 @@ def zeros_init(fan_in, fan_out, rng=None, *, dtype=np.float64) -> np.ndarray:
     return np.zeros((fan_in, fan_out), dtype=_dtype(dtype, "zeros_init"))
 
 
-def small_random_init(fan_in, fan_out, rng, scale: float = 0.01, *, dtype=np.float64):
+def small_random_init(
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int,
+    scale: float = 0.01,
+    *,
+    dtype: npt.DTypeLike = np.float64,
+) -> np.ndarray:
     """Small Gaussian weights: ``w ~ scale · N(0, 1)`` (scale 0.01).
 
     Breaks symmetry, but in a deep net the activations (and so the gradients)
@@ -102,7 +124,9 @@ def small_random_init(fan_in, fan_out, rng, scale: float = 0.01, *, dtype=np.flo
     return _gaussian(fan_in, fan_out, rng, float(scale), dtype, where)
 
 
-def calibrated_init(fan_in, fan_out, rng, *, dtype=np.float64) -> np.ndarray:
+def calibrated_init(
+    fan_in: int, fan_out: int, rng: np.random.Generator | int, *, dtype: npt.DTypeLike = np.float64
+) -> np.ndarray:
     """Calibrated weights: ``w = N(0, 1) / √fan_in``, so ``Var(w) = 1/fan_in``.
 
     Keeps ``Var(s) = fan_in · Var(w) · Var(x) = Var(x)`` for a linear unit.
@@ -113,7 +137,14 @@ def calibrated_init(fan_in, fan_out, rng, *, dtype=np.float64) -> np.ndarray:
     return _gaussian(fan_in, fan_out, rng, 1.0 / np.sqrt(fan_in), dtype, "calibrated_init")
 
 
-def xavier_init(fan_in, fan_out, rng, mode: str = "avg", *, dtype=np.float64) -> np.ndarray:
+def xavier_init(
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int,
+    mode: str = "avg",
+    *,
+    dtype: npt.DTypeLike = np.float64,
+) -> np.ndarray:
     """Xavier/Glorot weights: Gaussian with ``Var(w) = 2/(fan_in + fan_out)``.
 
     ``mode='avg'`` balances the forward (``1/fan_in``) and backward
@@ -133,7 +164,9 @@ def xavier_init(fan_in, fan_out, rng, mode: str = "avg", *, dtype=np.float64) ->
     return _gaussian(fan_in, fan_out, rng, np.sqrt(var), dtype, where)
 
 
-def he_init(fan_in, fan_out, rng, *, dtype=np.float64) -> np.ndarray:
+def he_init(
+    fan_in: int, fan_out: int, rng: np.random.Generator | int, *, dtype: npt.DTypeLike = np.float64
+) -> np.ndarray:
     """He (Kaiming) weights for ReLU: ``w = N(0, 1) · √(2/fan_in)``, ``Var(w) = 2/fan_in``.
 
     The factor 2 makes up for ReLU zeroing half of its inputs.
@@ -145,7 +178,13 @@ def he_init(fan_in, fan_out, rng, *, dtype=np.float64) -> np.ndarray:
 
 
 def sparse_init(
-    fan_in, fan_out, rng, num_nonzero=None, scale: float = 0.01, *, dtype=np.float64
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int,
+    num_nonzero: int | None = None,
+    scale: float = 0.01,
+    *,
+    dtype: npt.DTypeLike = np.float64,
 ) -> np.ndarray:
     """Sparse weights: each unit is connected to ``num_nonzero`` random inputs.
 
@@ -182,7 +221,7 @@ def sparse_init(
     return w.astype(dtype, copy=False)
 
 
-def bias_init(n, value: float = 0.0, *, dtype=np.float64) -> np.ndarray:
+def bias_init(n: int, value: float = 0.0, *, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
     """Constant biases ``b = value``: 0 is the usual choice, 0.01 is sometimes used for ReLU.
 
     A small positive bias makes every ReLU unit fire at the start; symmetry is
@@ -199,7 +238,7 @@ def bias_init(n, value: float = 0.0, *, dtype=np.float64) -> np.ndarray:
 
 
 #: Name -> weight initializer, as accepted by :func:`get_initializer`.
-INITIALIZERS = {
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "zeros": zeros_init,
     "small": small_random_init,
     "calibrated": calibrated_init,
@@ -209,7 +248,7 @@ INITIALIZERS = {
 }
 
 
-def get_initializer(name: str):
+def get_initializer(name: str) -> Callable[..., np.ndarray]:
     """Look up a weight initializer by name.
 
     Valid names: 'zeros', 'small', 'calibrated', 'xavier', 'he', 'sparse'

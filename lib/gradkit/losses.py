@@ -16,7 +16,10 @@ The multiclass losses are taught in assignment 01; the losses for other tasks
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import as_array, check_labels, check_ndim, check_same_shape
 
@@ -34,7 +37,7 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 
 
-def _scores(x, where: str, ndim=2) -> np.ndarray:
+def _scores(x: npt.ArrayLike, where: str, ndim: int | Iterable[int] = 2) -> np.ndarray:
     """Validate scores: a floating array with the allowed ndim and at least one row."""
     x = as_array("x", x, where)
     check_ndim("x", x, ndim, where)
@@ -43,7 +46,9 @@ def _scores(x, where: str, ndim=2) -> np.ndarray:
     return x
 
 
-def _targets(name: str, y, x: np.ndarray, allowed, where: str) -> np.ndarray:
+def _targets(
+    name: str, y: npt.ArrayLike, x: np.ndarray, allowed: tuple[int, ...], where: str
+) -> np.ndarray:
     """Validate targets shaped like ``x`` with entries in ``allowed``; return them in x's dtype."""
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
@@ -71,7 +76,7 @@ def _softplus(s: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- assignment 01
 
 
-def svm_loss(x, y):
+def svm_loss(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Multiclass SVM (Weston-Watkins) hinge loss with margin 1, averaged over N.
 
     L = 1/N · Σ_i Σ_{j≠y_i} max(0, x_ij − x_{i,y_i} + 1).
@@ -94,7 +99,7 @@ def svm_loss(x, y):
     return float(loss), dx
 
 
-def softmax_loss(x, y):
+def softmax_loss(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy loss, averaged over N, stable by subtracting the row maximum.
 
     L = 1/N · Σ_i (log Σ_j e^{x_ij} − x_{i,y_i});  dx = (softmax(x) − onehot(y)) / N.
@@ -125,7 +130,7 @@ def softmax_loss(x, y):
 # --------------------------------------------------------------------------- assignment 04
 
 
-def squared_hinge_loss(x, y):
+def squared_hinge_loss(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Squared multiclass hinge loss (margin 1), averaged over N.
 
     L = 1/N · Σ_i Σ_{j≠y_i} max(0, x_ij − x_{i,y_i} + 1)².
@@ -147,7 +152,7 @@ def squared_hinge_loss(x, y):
     return float(loss), dx
 
 
-def multilabel_hinge_loss(x, ypm1):
+def multilabel_hinge_loss(x: npt.ArrayLike, ypm1: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Independent binary hinge per attribute (multi-label), labels ±1, averaged over N.
 
     L = 1/N · Σ_i Σ_j max(0, 1 − y_ij x_ij).
@@ -167,7 +172,7 @@ def multilabel_hinge_loss(x, ypm1):
     return float(loss), dx
 
 
-def sigmoid_cross_entropy_loss(x, y01):
+def sigmoid_cross_entropy_loss(x: npt.ArrayLike, y01: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Sigmoid cross-entropy: an independent logistic regression per column, averaged over N.
 
     L = 1/N · Σ_i Σ_j [softplus(x_ij) − y_ij x_ij]
@@ -191,7 +196,7 @@ def sigmoid_cross_entropy_loss(x, y01):
     return float(loss), dx
 
 
-def _residual(x, y, where: str):
+def _residual(x: npt.ArrayLike, y: npt.ArrayLike, where: str) -> tuple[np.ndarray, int]:
     """Validated prediction error ``δ = x − y`` (in x's dtype) and the batch size N."""
     x = _scores(x, where, ndim=(1, 2))
     y = as_array("y", y, where)
@@ -199,7 +204,7 @@ def _residual(x, y, where: str):
     return x - y.astype(x.dtype, copy=False), x.shape[0]
 
 
-def l2_regression_loss(x, y):
+def l2_regression_loss(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Squared-error regression loss, half the squared L2 norm per example, averaged over N.
 
     L = 1/N · Σ_i ½‖x_i − y_i‖²;  dx = (x − y) / N.
@@ -212,7 +217,7 @@ def l2_regression_loss(x, y):
     return float(loss), delta / n
 
 
-def l1_regression_loss(x, y):
+def l1_regression_loss(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, np.ndarray]:
     """Absolute-error regression loss, the L1 norm per example, averaged over N.
 
     L = 1/N · Σ_i ‖x_i − y_i‖₁;  dx = sign(x − y) / N  (0 where x = y).

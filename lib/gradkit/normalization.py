@@ -11,9 +11,11 @@ for batch norm, by D for layer norm). Taught in assignment 03.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import (
     as_array,
@@ -39,7 +41,9 @@ DEFAULT_MOMENTUM = 0.9
 _BN_MODES = ("train", "test")
 
 
-def _check_affine_params(x, gamma, beta, where: str):
+def _check_affine_params(
+    x: npt.ArrayLike, gamma: npt.ArrayLike, beta: npt.ArrayLike, where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate x (N, D) and the per-feature gamma, beta (D,)."""
     x = as_array("x", x, where)
     check_ndim("x", x, 2, where)
@@ -56,7 +60,12 @@ def _check_affine_params(x, gamma, beta, where: str):
 # -------------------------------------------------------------- batch normalization
 
 
-def batchnorm_forward(x, gamma, beta, bn_param):
+def batchnorm_forward(
+    x: npt.ArrayLike,
+    gamma: npt.ArrayLike,
+    beta: npt.ArrayLike,
+    bn_param: MutableMapping[str, Any],
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Batch normalization: standardize each feature with batch (train) or running (test) stats.
 
     ``out = gamma·(x − μ)/√(σ² + eps) + beta``; in 'train' mode μ, σ² are the
@@ -88,7 +97,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         "bn_param['momentum']", bn_param.get("momentum", DEFAULT_MOMENTUM), where, allow_zero=True
     )
     D = x.shape[1]
-    running = {}
+    running: dict[str, np.ndarray] = {}
     for key in ("running_mean", "running_var"):
         value = bn_param.get(key)
         if value is None:
@@ -117,7 +126,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     return out, cache
 
 
-def batchnorm_backward(dout, cache):
+def batchnorm_backward(
+    dout: npt.ArrayLike, cache: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`batchnorm_forward`, one node of the graph at a time.
 
     Train-mode graph: ``μ = mean(x)``, ``xc = x − μ``, ``σ² = mean(xc²)``,
@@ -147,7 +158,9 @@ def batchnorm_backward(dout, cache):
     return dx, dgamma, dbeta
 
 
-def batchnorm_backward_alt(dout, cache):
+def batchnorm_backward_alt(
+    dout: npt.ArrayLike, cache: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`batchnorm_forward` in simplified closed form.
 
     ``dx = (1/N)·gamma·istd·(N·dout − Σ_n dout − x̂·Σ_n(dout·x̂))`` with
@@ -172,7 +185,12 @@ def batchnorm_backward_alt(dout, cache):
 # -------------------------------------------------------------- layer normalization
 
 
-def layernorm_forward(x, gamma, beta, ln_param=None):
+def layernorm_forward(
+    x: npt.ArrayLike,
+    gamma: npt.ArrayLike,
+    beta: npt.ArrayLike,
+    ln_param: Mapping[str, Any] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Layer normalization: standardize each example over its own features.
 
     ``out = gamma·(x − μ_n)/√(σ²_n + eps) + beta``, with μ_n and the biased
@@ -197,7 +215,9 @@ def layernorm_forward(x, gamma, beta, ln_param=None):
     return out, {"xhat": xhat, "istd": istd, "gamma": gamma}
 
 
-def layernorm_backward(dout, cache):
+def layernorm_backward(
+    dout: npt.ArrayLike, cache: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`layernorm_forward` (batch norm's closed form, per row).
 
     With ``g = dout·gamma``: ``dx = (1/D)·istd·(D·g − Σ_d g − x̂·Σ_d(g·x̂))``,

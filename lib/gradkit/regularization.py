@@ -18,9 +18,11 @@ the shape and floating dtype of ``w``. Nothing here modifies its inputs.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 
 from ._validation import as_array, check_positive
 
@@ -39,19 +41,19 @@ __all__ = [
 UNREGULARIZED_PREFIXES = ("b", "gamma", "beta")
 
 
-def _number(name: str, value, where: str, *, allow_zero: bool) -> float:
+def _number(name: str, value: object, where: str, *, allow_zero: bool) -> float:
     """A real, finite, positive (or non-negative) number; strings and bools are refused."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         want = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{where}: {name} must be {want} finite number; got {value!r}")
-    return check_positive(name, value, where, allow_zero=allow_zero)
+    return check_positive(name, cast(float, value), where, allow_zero=allow_zero)
 
 
-def _strength(name: str, value, where: str) -> float:
+def _strength(name: str, value: object, where: str) -> float:
     return _number(name, value, where, allow_zero=True)
 
 
-def l2_penalty(w, reg: float):
+def l2_penalty(w: npt.ArrayLike, reg: float) -> tuple[float, np.ndarray]:
     """L2 penalty ``½·reg·Σw²`` and its gradient ``reg·w``.
 
     Regularization is ½·reg·Σw² everywhere in gradkit (gradient reg·w); pass a
@@ -67,7 +69,7 @@ def l2_penalty(w, reg: float):
     return penalty, w * w.dtype.type(reg)
 
 
-def l1_penalty(w, reg: float):
+def l1_penalty(w: npt.ArrayLike, reg: float) -> tuple[float, np.ndarray]:
     """L1 penalty ``reg·Σ|w|`` and its (sub)gradient ``reg·sign(w)``.
 
     Drives many weights to exactly zero (sparse weights). At ``w = 0`` the
@@ -84,7 +86,7 @@ def l1_penalty(w, reg: float):
     return penalty, np.sign(w) * w.dtype.type(reg)
 
 
-def elastic_net_penalty(w, l1: float, l2: float):
+def elastic_net_penalty(w: npt.ArrayLike, l1: float, l2: float) -> tuple[float, np.ndarray]:
     """Elastic net ``l1·Σ|w| + ½·l2·Σw²`` and its gradient ``l1·sign(w) + l2·w``.
 
     Convention: the L2 part carries the same ½ as :func:`l2_penalty`, so
@@ -105,7 +107,12 @@ def elastic_net_penalty(w, l1: float, l2: float):
     return penalty, grad
 
 
-def penalty_over_params(params, reg, kind: str = "l2", skip=UNREGULARIZED_PREFIXES):
+def penalty_over_params(
+    params: Mapping[str, npt.ArrayLike],
+    reg: float | Sequence[float],
+    kind: str = "l2",
+    skip: str | Iterable[str] = UNREGULARIZED_PREFIXES,
+) -> tuple[float, dict[str, np.ndarray]]:
     """Sum one penalty over the weight arrays of a params dict, skipping biases.
 
     ``total = Σ_k penalty(params[k])`` over every name ``k`` that does not start
@@ -125,6 +132,8 @@ def penalty_over_params(params, reg, kind: str = "l2", skip=UNREGULARIZED_PREFIX
             f"{where}: params must be a dict of name -> array; got {type(params).__name__}"
         )
     skip = (skip,) if isinstance(skip, str) else tuple(skip)
+    strengths: tuple[float, ...]
+    penalty: Callable[..., tuple[float, np.ndarray]]
     if kind == "l2":
         strengths = (_strength("reg", reg, where),)
         penalty = l2_penalty
@@ -132,19 +141,21 @@ def penalty_over_params(params, reg, kind: str = "l2", skip=UNREGULARIZED_PREFIX
         strengths = (_strength("reg", reg, where),)
         penalty = l1_penalty
     elif kind == "elastic_net":
-        if isinstance(reg, (str, bytes)) or np.ndim(reg) != 1 or len(reg) != 2:
+        pair = cast(Sequence[float], reg)  # a scalar reg fails the np.ndim test first
+        if isinstance(reg, (str, bytes)) or np.ndim(reg) != 1 or len(pair) != 2:
             raise ValueError(
                 f"{where}: kind='elastic_net' needs reg = (l1, l2), a pair of strengths; "
                 f"got {reg!r}"
             )
         strengths = (
-            _strength("reg[0] (l1)", reg[0], where),
-            _strength("reg[1] (l2)", reg[1], where),
+            _strength("reg[0] (l1)", pair[0], where),
+            _strength("reg[1] (l2)", pair[1], where),
         )
         penalty = elastic_net_penalty
     else:
         raise ValueError(f"{where}: kind must be one of 'l2', 'l1', 'elastic_net'; got {kind!r}")
-    total, grads = 0.0, {}
+    total = 0.0
+    grads: dict[str, np.ndarray] = {}
     for name, value in params.items():
         if str(name).startswith(skip):
             continue
@@ -155,7 +166,7 @@ def penalty_over_params(params, reg, kind: str = "l2", skip=UNREGULARIZED_PREFIX
     return total, grads
 
 
-def max_norm_project(w, c: float, axis: int = 0):
+def max_norm_project(w: npt.ArrayLike, c: float, axis: int = 0) -> np.ndarray:
     """Clamp each neuron's weight vector to Euclidean norm at most ``c`` (c ≈ 3–4).
 
     ``w_j ← w_j · min(1, c / ‖w_j‖₂)``, applied after each parameter update.

@@ -18,6 +18,7 @@ import inspect
 import math
 import numbers
 from collections.abc import Callable
+from typing import Any
 
 from ._validation import check_count, check_positive
 
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 
-def _check_t(t, where: str) -> float:
+def _check_t(t: float, where: str) -> float:
     """Return ``t`` as a float, raising unless it is a finite number >= 0."""
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise ValueError(f"{where}: t must be a number >= 0; got {t!r}")
@@ -45,7 +46,7 @@ def _check_t(t, where: str) -> float:
     return value
 
 
-def constant(lr0, t):
+def constant(lr0: float, t: float) -> float:
     """Constant learning rate: ``α_t = α_0``.
 
     Taught in assignment 05.
@@ -55,7 +56,7 @@ def constant(lr0, t):
     return lr0
 
 
-def step_decay(lr0, t, step_size, gamma=0.1):
+def step_decay(lr0: float, t: float, step_size: float, gamma: float = 0.1) -> float:
     """Step decay: multiply the rate by ``gamma`` every ``step_size`` steps.
 
     ``α_t = α_0 · γ^⌊t / step_size⌋`` (t from 0; 0 < γ <= 1).
@@ -72,7 +73,7 @@ def step_decay(lr0, t, step_size, gamma=0.1):
     return lr0 * gamma ** math.floor(t / step_size)
 
 
-def cosine(lr0, t, T, lr_min=0.0):
+def cosine(lr0: float, t: float, T: float, lr_min: float = 0.0) -> float:
     """Cosine annealing from ``lr0`` at t = 0 down to ``lr_min`` at t = T.
 
     ``α_t = α_min + ½(α_0 − α_min)(1 + cos(π·t/T))`` for t < T, ``α_min`` for t >= T.
@@ -91,7 +92,7 @@ def cosine(lr0, t, T, lr_min=0.0):
     return lr_min + 0.5 * (lr0 - lr_min) * (1 + math.cos(math.pi * t / T))
 
 
-def linear_decay(lr0, t, T):
+def linear_decay(lr0: float, t: float, T: float) -> float:
     """Linear decay from ``lr0`` at t = 0 to zero at t = T.
 
     ``α_t = α_0 · max(0, 1 − t/T)``.
@@ -105,7 +106,7 @@ def linear_decay(lr0, t, T):
     return lr0 * max(0.0, 1.0 - t / T)
 
 
-def inverse_sqrt(lr0, t, warmup=1):
+def inverse_sqrt(lr0: float, t: float, warmup: float = 1) -> float:
     """Inverse-square-root decay: ``α_t = α_0 / √t`` (as in the Transformer recipe).
 
     ``α_t = α_0 · √(warmup / max(t, warmup))``: the rate stays at ``lr0`` up
@@ -124,7 +125,12 @@ def inverse_sqrt(lr0, t, warmup=1):
     return lr0 * math.sqrt(warmup / max(t, warmup))
 
 
-def linear_warmup(lr0, t, warmup_steps, after=None):
+def linear_warmup(
+    lr0: float,
+    t: float,
+    warmup_steps: float,
+    after: Callable[[float], float] | None = None,
+) -> float:
     """Linear warm-up to ``lr0`` over ``warmup_steps`` steps, then hand over to ``after``.
 
     ``α_t = α_0 · (t + 1) / warmup_steps`` for t < warmup_steps (so step 0
@@ -149,7 +155,7 @@ def linear_warmup(lr0, t, warmup_steps, after=None):
     return lr0 if after is None else float(after(t))
 
 
-def scale_lr_for_batch(lr0, batch_size, base_batch_size):
+def scale_lr_for_batch(lr0: float, batch_size: int, base_batch_size: int) -> float:
     """Linear scaling rule: grow the learning rate in proportion to the batch size.
 
     ``α = α_0 · batch_size / base_batch_size`` (``lr0`` was tuned at ``base_batch_size``).
@@ -164,7 +170,7 @@ def scale_lr_for_batch(lr0, batch_size, base_batch_size):
 
 
 #: Schedules by the name :func:`make_schedule` accepts, with short aliases.
-SCHEDULES: dict[str, Callable] = {
+SCHEDULES: dict[str, Callable[..., float]] = {
     "constant": constant,
     "step_decay": step_decay,
     "step": step_decay,
@@ -184,11 +190,11 @@ class Schedule:
     and ``kwargs`` say what it is (shown in the solver's progress output).
     """
 
-    def __init__(self, func: Callable, lr0, **kwargs):
+    def __init__(self, func: Callable[..., float], lr0: float, **kwargs: Any) -> None:
         self.func, self.lr0, self.kwargs = func, lr0, dict(kwargs)
         self.name = getattr(func, "__name__", repr(func))
 
-    def __call__(self, t) -> float:
+    def __call__(self, t: float) -> float:
         return float(self.func(self.lr0, t, **self.kwargs))
 
     def __repr__(self) -> str:
@@ -196,7 +202,7 @@ class Schedule:
         return f"Schedule({self.name}, lr0={self.lr0!r}{args})"
 
 
-def _bind(name: str, func: Callable, lr0, kwargs: dict) -> Schedule:
+def _bind(name: str, func: Callable[..., float], lr0: float, kwargs: dict[str, Any]) -> Schedule:
     """Build a Schedule, turning missing or unknown keyword arguments into ValueErrors."""
     params = [p for p in inspect.signature(func).parameters if p not in ("lr0", "t")]
     try:
@@ -210,7 +216,7 @@ def _bind(name: str, func: Callable, lr0, kwargs: dict) -> Schedule:
     return schedule
 
 
-def make_schedule(name, lr0, **kwargs) -> Schedule:
+def make_schedule(name: str | None, lr0: float, **kwargs: Any) -> Schedule:
     """Return a callable ``t -> learning rate`` for the schedule called ``name``.
 
     ``name`` is one of ``SCHEDULES`` (``None`` means constant) and ``kwargs``

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import os
 import pickle
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import check_count
 
@@ -52,7 +54,7 @@ _EXPECTED = (
 )
 
 
-def _read_batch(path: str):
+def _read_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (rows (n, 3072) uint8, labels (n,) int64) of one pickle batch."""
     with open(path, "rb") as f:
         batch = pickle.load(f, encoding="bytes")
@@ -81,7 +83,7 @@ def _rows_to_images(rows: np.ndarray) -> np.ndarray:
     return rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
 
 
-def _check_count(name: str, value, available: int) -> int:
+def _check_count(name: str, value: Any, available: int) -> int:
     value = check_count(name, value, "load_cifar10", minimum=0)
     if value > available:
         raise ValueError(f"load_cifar10: {name}={value} exceeds the {available} rows available")
@@ -89,13 +91,13 @@ def _check_count(name: str, value, available: int) -> int:
 
 
 def load_cifar10(
-    root,
-    num_training=None,
+    root: str | os.PathLike[str],
+    num_training: int | None = None,
     num_validation: int = 1000,
-    num_test=None,
-    dtype=np.float64,
+    num_test: int | None = None,
+    dtype: npt.DTypeLike = np.float64,
     flatten: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Load CIFAR-10 from the python pickle batches in ``root``.
 
     The training batches are concatenated in order: the first ``num_training``
@@ -133,7 +135,7 @@ def load_cifar10(
     n_test = test_rows.shape[0] if num_test is None else num_test
     n_test = _check_count("num_test", n_test, test_rows.shape[0])
 
-    def images(r):
+    def images(r: np.ndarray) -> np.ndarray:
         X = _rows_to_images(r).astype(dtype)
         return X.reshape(X.shape[0], -1) if flatten else X
 
@@ -150,7 +152,9 @@ def load_cifar10(
     }
 
 
-def write_cifar10_batch(path, X_uint8, labels) -> str:
+def write_cifar10_batch(
+    path: str | os.PathLike[str], X_uint8: npt.ArrayLike, labels: npt.ArrayLike
+) -> str:
     """Write one batch file in the CIFAR-10 python format (tests use it for tiny batches).
 
     ``X_uint8`` is either channel-last images (n, 32, 32, 3) -- converted to the

@@ -5,7 +5,10 @@ Taught in assignment 03; every notebook loads its data with :func:`load_digits`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import get_rng
 from ..preprocessing import center as _center
@@ -24,7 +27,13 @@ def _check_fraction(name: str, value: float, where: str) -> float:
     return value
 
 
-def _split_indices(y, val_fraction, test_fraction, rng, stratify):
+def _split_indices(
+    y: np.ndarray,
+    val_fraction: float,
+    test_fraction: float,
+    rng: np.random.Generator,
+    stratify: bool,
+) -> tuple[np.ndarray, ...]:
     """Index arrays (train, val, test) of a seeded split of labels ``y``.
 
     Stratified: each class gives round(fraction · n_class) examples to val and
@@ -35,7 +44,7 @@ def _split_indices(y, val_fraction, test_fraction, rng, stratify):
     n = y.shape[0]
     perm = rng.permutation(n)
     groups = [perm[y[perm] == c] for c in np.unique(y)] if stratify else [perm]
-    parts = ([], [], [])
+    parts: tuple[list[np.ndarray], ...] = ([], [], [])
     for g in groups:
         n_test = int(np.floor(len(g) * test_fraction + 0.5))
         n_val = int(np.floor(len(g) * val_fraction + 0.5))
@@ -51,7 +60,13 @@ def _split_indices(y, val_fraction, test_fraction, rng, stratify):
     return tuple(out)
 
 
-def train_val_split(X, y, val_fraction: float = 0.2, seed=0, stratify: bool = True):
+def train_val_split(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    val_fraction: float = 0.2,
+    seed: int | None = 0,
+    stratify: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split (X, y) into a training and a validation part, seeded and optionally stratified.
 
     Stratified: every class keeps (about) the same share in both parts.
@@ -75,14 +90,14 @@ def train_val_split(X, y, val_fraction: float = 0.2, seed=0, stratify: bool = Tr
 
 
 def load_digits(
-    seed=0,
+    seed: int | None = 0,
     val_fraction: float = 0.2,
     test_fraction: float = 0.0,
     scale: bool = True,
     center: bool = True,
     stratify: bool = True,
     flatten: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Load scikit-learn's 8×8 handwritten digits, split, scaled and centred.
 
     Pixels (0..16) are divided by 16 into [0, 1] when ``scale``; then the mean

@@ -6,6 +6,7 @@ Each returns ``X (N, 2)`` float64 and ``y (N,)`` int64, ordered class by class.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_count, check_positive, get_rng
 
@@ -13,8 +14,12 @@ __all__ = ["make_spiral", "make_blobs", "make_circles"]
 
 
 def make_spiral(
-    n_per_class: int = 100, num_classes: int = 3, noise: float = 0.2, rng=None, seed=None
-):
+    n_per_class: int = 100,
+    num_classes: int = 3,
+    noise: float = 0.2,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one per class: not linearly separable.
 
     Math: for class c, radius r = linspace(0, 1) and angle t = linspace(4c, 4(c+1))
@@ -35,7 +40,13 @@ def make_spiral(
     return np.concatenate(X), np.concatenate(y)
 
 
-def make_blobs(n_per_class: int = 100, centers=3, std: float = 0.5, rng=None, seed=None):
+def make_blobs(
+    n_per_class: int = 100,
+    centers: int | npt.ArrayLike = 3,
+    std: float = 0.5,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs: each class is N(center_c, std²·I).
 
     ``centers`` is a count C (centres evenly spaced on a circle of radius 2) or
@@ -60,8 +71,12 @@ def make_blobs(n_per_class: int = 100, centers=3, std: float = 0.5, rng=None, se
 
 
 def make_circles(
-    n_per_class: int = 100, noise: float = 0.1, factor: float = 0.5, rng=None, seed=None
-):
+    n_per_class: int = 100,
+    noise: float = 0.1,
+    factor: float = 0.5,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Two concentric rings: class 0 on radius 1, class 1 on radius ``factor``.
 
     The classic case a linear classifier cannot separate (polar coordinates can).

@@ -12,6 +12,7 @@ curves and their derivatives are first plotted in assignment 01).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_dout, check_ndim, check_positive
 
@@ -33,7 +34,7 @@ __all__ = [
 # --------------------------------------------------------------------------- ReLU
 
 
-def relu_forward(x):
+def relu_forward(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Rectified linear unit.
 
     ``out = max(0, x)`` element-wise.
@@ -44,7 +45,7 @@ def relu_forward(x):
     return np.maximum(x, 0), x
 
 
-def relu_backward(dout, cache):
+def relu_backward(dout: npt.ArrayLike, cache: np.ndarray) -> np.ndarray:
     """Backward pass of :func:`relu_forward`: the gradient passes where ``x > 0``.
 
     ``dx = dout · [x > 0]`` (the kink at 0 gets gradient 0).
@@ -57,7 +58,7 @@ def relu_backward(dout, cache):
     return np.where(x > 0, dout, 0)
 
 
-def relu_dead_fraction(h, threshold: float = 0.0) -> float:
+def relu_dead_fraction(h: npt.ArrayLike, threshold: float = 0.0) -> float:
     """Fraction of hidden units that are inactive for every example of a batch.
 
     A unit ``j`` is dead on the batch when ``h[i, j] <= threshold`` for all ``i``:
@@ -78,7 +79,9 @@ def relu_dead_fraction(h, threshold: float = 0.0) -> float:
 # --------------------------------------------------------------------- leaky ReLU
 
 
-def leaky_relu_forward(x, alpha: float = 0.01):
+def leaky_relu_forward(
+    x: npt.ArrayLike, alpha: float = 0.01
+) -> tuple[np.ndarray, tuple[np.ndarray, float]]:
     """Leaky ReLU: a small slope ``alpha`` for negative inputs, so units never go fully silent.
 
     ``out = x if x > 0 else alpha·x``.
@@ -91,7 +94,7 @@ def leaky_relu_forward(x, alpha: float = 0.01):
     return np.where(x > 0, x, alpha * x), (x, alpha)
 
 
-def leaky_relu_backward(dout, cache):
+def leaky_relu_backward(dout: npt.ArrayLike, cache: tuple[np.ndarray, float]) -> np.ndarray:
     """Backward pass of :func:`leaky_relu_forward`.
 
     ``dx = dout if x > 0 else alpha·dout``.
@@ -107,7 +110,7 @@ def leaky_relu_backward(dout, cache):
 # ------------------------------------------------------------------------ sigmoid
 
 
-def sigmoid_forward(x):
+def sigmoid_forward(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Logistic sigmoid, computed without overflow for inputs of any magnitude.
 
     ``out = σ(x) = 1 / (1 + e^(−x))``. Only ``e^(−|x|) ∈ (0, 1]`` is ever
@@ -122,7 +125,7 @@ def sigmoid_forward(x):
     return out, out
 
 
-def sigmoid_backward(dout, cache):
+def sigmoid_backward(dout: npt.ArrayLike, cache: np.ndarray) -> np.ndarray:
     """Backward pass of :func:`sigmoid_forward`, from the stored output.
 
     ``dx = dout · σ(x)·(1 − σ(x))``.
@@ -138,7 +141,7 @@ def sigmoid_backward(dout, cache):
 # --------------------------------------------------------------------------- tanh
 
 
-def tanh_forward(x):
+def tanh_forward(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Hyperbolic tangent, a zero-centred rescaled sigmoid.
 
     ``out = tanh(x) = 2σ(2x) − 1``.
@@ -150,7 +153,7 @@ def tanh_forward(x):
     return out, out
 
 
-def tanh_backward(dout, cache):
+def tanh_backward(dout: npt.ArrayLike, cache: np.ndarray) -> np.ndarray:
     """Backward pass of :func:`tanh_forward`, from the stored output.
 
     ``dx = dout · (1 − tanh(x)²)``.
@@ -166,7 +169,9 @@ def tanh_backward(dout, cache):
 # ---------------------------------------------------------------------------- ELU
 
 
-def elu_forward(x, alpha: float = 1.0):
+def elu_forward(
+    x: npt.ArrayLike, alpha: float = 1.0
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, float]]:
     """Exponential linear unit: identity for positive inputs, a smooth saturation to −alpha below.
 
     ``out = x if x > 0 else alpha·(e^x − 1)`` (``e^x`` is only evaluated at
@@ -181,7 +186,7 @@ def elu_forward(x, alpha: float = 1.0):
     return out, (x, out, alpha)
 
 
-def elu_backward(dout, cache):
+def elu_backward(dout: npt.ArrayLike, cache: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray:
     """Backward pass of :func:`elu_forward`, reusing the stored output.
 
     ``dx = dout if x > 0 else dout·alpha·e^x`` and ``alpha·e^x = out + alpha`` there.

@@ -8,6 +8,7 @@ returns ``(x_flat·w + b, cache)``; ``affine_backward(dout, cache)`` returns
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_dout, check_ndim, check_shape
 from .activations import relu_backward, relu_forward
@@ -15,7 +16,7 @@ from .activations import relu_backward, relu_forward
 __all__ = ["affine_forward", "affine_backward", "affine_relu_forward", "affine_relu_backward"]
 
 
-def _rows(x, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _rows(x: npt.ArrayLike, where: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate a batch ``x`` of shape (N, d1, ..., dk); return it and its (N, D) view."""
     x = as_array("x", x, where)
     if x.ndim < 2:
@@ -29,7 +30,9 @@ def _rows(x, where: str) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------------ affine
 
 
-def affine_forward(x, w, b):
+def affine_forward(
+    x: npt.ArrayLike, w: npt.ArrayLike, b: npt.ArrayLike
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Fully connected (affine) layer; each example is flattened to a row first.
 
     ``out = x_flat·w + b`` with ``x_flat = x.reshape(N, D)``.
@@ -50,7 +53,9 @@ def affine_forward(x, w, b):
     return out, (x, w)
 
 
-def affine_backward(dout, cache):
+def affine_backward(
+    dout: npt.ArrayLike, cache: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`affine_forward`.
 
     ``dx = dout·wᵀ`` (reshaped to x's shape), ``dw = x_flatᵀ·dout``, ``db = Σ_n dout``.
@@ -71,7 +76,9 @@ def affine_backward(dout, cache):
 # ---------------------------------------------------------------- affine + ReLU
 
 
-def affine_relu_forward(x, w, b):
+def affine_relu_forward(
+    x: npt.ArrayLike, w: npt.ArrayLike, b: npt.ArrayLike
+) -> tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray], np.ndarray]]:
     """Affine layer followed by ReLU, the building block of a fully connected net.
 
     ``out = max(0, x_flat·w + b)``.
@@ -83,7 +90,9 @@ def affine_relu_forward(x, w, b):
     return out, (fc_cache, relu_cache)
 
 
-def affine_relu_backward(dout, cache):
+def affine_relu_backward(
+    dout: npt.ArrayLike, cache: tuple[tuple[np.ndarray, np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`affine_relu_forward`: ReLU backward, then affine backward.
 
     ``da = dout·[a > 0]``, then ``(dx, dw, db) = affine_backward(da)``.

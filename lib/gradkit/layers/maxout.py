@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_dout, check_shape
 from .affine import _rows
@@ -13,7 +14,9 @@ __all__ = ["maxout_forward", "maxout_backward"]
 # ------------------------------------------------------------------------ maxout
 
 
-def maxout_forward(x, w, b):
+def maxout_forward(
+    x: npt.ArrayLike, w: npt.ArrayLike, b: npt.ArrayLike
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Maxout layer: each output unit is the largest of k affine pieces.
 
     ``out[n, m] = max_j (x_flat[n]·w[j, :, m] + b[j, m])``, j = 0..k−1.
@@ -44,7 +47,9 @@ def maxout_forward(x, w, b):
     return out, (x, w, winner)
 
 
-def maxout_backward(dout, cache):
+def maxout_backward(
+    dout: npt.ArrayLike, cache: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`maxout_forward`: the max gate routes dout to the winning piece.
 
     With ``g[j] = dout · [piece j won]``: ``dx = Σ_j g[j]·w[j]ᵀ``,

@@ -7,8 +7,10 @@ bias is the last row of ``W``. Taught in assignment 01.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import (
     as_array,
@@ -37,13 +39,20 @@ class LinearClassifier(ABC):
     Taught in assignment 01.
     """
 
-    def __init__(self, seed=None):
-        self.W = None
+    def __init__(self, seed: int | None = None) -> None:
+        self.W: np.ndarray | None = None
         self.rng = get_rng(seed=seed)
 
     def train(
-        self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, verbose=False
-    ):
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        learning_rate: float = 1e-3,
+        reg: float = 1e-5,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        verbose: bool = False,
+    ) -> list[float]:
         """Minibatch SGD: ``num_iters`` steps ``W −= learning_rate · dW`` on resampled batches.
 
         Each step samples ``batch_size`` rows of X uniformly with replacement
@@ -93,7 +102,7 @@ class LinearClassifier(ABC):
                 print(f"iteration {it} / {num_iters}: loss {loss:f}")
         return loss_history
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> np.ndarray:
         """Predicted class of each row: the index of its highest score.
 
         Shapes: X (N, D) with the bias column -> y_pred (N,) integers.
@@ -113,7 +122,9 @@ class LinearClassifier(ABC):
         return np.argmax(X @ self.W, axis=1)
 
     @abstractmethod
-    def loss(self, X_batch, y_batch, reg):
+    def loss(
+        self, X_batch: np.ndarray, y_batch: np.ndarray, reg: float
+    ) -> tuple[float, np.ndarray]:
         """Loss and gradient on a minibatch; defined by each subclass.
 
         Shapes: X_batch (B, D), y_batch (B,) -> loss float, dW (D, C).
@@ -126,9 +137,12 @@ class LinearSVM(LinearClassifier):
     Taught in assignment 01.
     """
 
-    def loss(self, X_batch, y_batch, reg):
+    def loss(
+        self, X_batch: np.ndarray, y_batch: np.ndarray, reg: float
+    ) -> tuple[float, np.ndarray]:
         """SVM loss and gradient on a minibatch (½·reg·ΣW², whole W incl. the bias row)."""
-        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
+        # Before train() W is None, which the loss rejects with a ValueError.
+        return svm_loss_vectorized(cast(np.ndarray, self.W), X_batch, y_batch, reg)
 
 
 class Softmax(LinearClassifier):
@@ -137,6 +151,9 @@ class Softmax(LinearClassifier):
     Taught in assignment 01.
     """
 
-    def loss(self, X_batch, y_batch, reg):
+    def loss(
+        self, X_batch: np.ndarray, y_batch: np.ndarray, reg: float
+    ) -> tuple[float, np.ndarray]:
         """Softmax loss and gradient on a minibatch (½·reg·ΣW², whole W incl. the bias row)."""
-        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
+        # Before train() W is None, which the loss rejects with a ValueError.
+        return softmax_loss_vectorized(cast(np.ndarray, self.W), X_batch, y_batch, reg)

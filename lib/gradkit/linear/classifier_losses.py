@@ -17,6 +17,7 @@ Taught in assignment 01.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_labels, check_ndim, check_positive, check_shape
 from ..regularization import l2_penalty
@@ -29,7 +30,9 @@ __all__ = [
 ]
 
 
-def _check_problem(W, X, y, reg, where: str):
+def _check_problem(
+    W: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float, where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Validate W (D, C), X (N, D), labels y (N,) and reg ≥ 0; return them in a common dtype."""
     W = as_array("W", W, where)
     check_ndim("W", W, 2, where)
@@ -46,7 +49,9 @@ def _check_problem(W, X, y, reg, where: str):
     return W.astype(dtype, copy=False), X.astype(dtype, copy=False), y, reg
 
 
-def svm_loss_naive(W, X, y, reg):
+def svm_loss_naive(
+    W: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float
+) -> tuple[float, np.ndarray]:
     """Multiclass SVM loss and gradient with explicit loops over examples and classes.
 
     L = 1/N · Σ_i Σ_{j≠y_i} max(0, s_ij − s_{i,y_i} + 1) + ½·reg·ΣW²,  s_i = x_i W.
@@ -80,7 +85,9 @@ def svm_loss_naive(W, X, y, reg):
     return float(loss), dW
 
 
-def svm_loss_vectorized(W, X, y, reg):
+def svm_loss_vectorized(
+    W: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float
+) -> tuple[float, np.ndarray]:
     """Multiclass SVM loss and gradient without Python loops.
 
     L = 1/N · Σ_i Σ_{j≠y_i} max(0, s_ij − s_{i,y_i} + 1) + ½·reg·ΣW²,  S = XW;
@@ -110,7 +117,9 @@ def svm_loss_vectorized(W, X, y, reg):
     return float(loss), dW
 
 
-def softmax_loss_naive(W, X, y, reg):
+def softmax_loss_naive(
+    W: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float
+) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy loss and gradient with explicit loops, stable per example.
 
     L = 1/N · Σ_i (log Σ_j e^{s_ij} − s_{i,y_i}) + ½·reg·ΣW²,  s_i = x_i W;
@@ -144,7 +153,9 @@ def softmax_loss_naive(W, X, y, reg):
     return float(loss), dW
 
 
-def softmax_loss_vectorized(W, X, y, reg):
+def softmax_loss_vectorized(
+    W: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float
+) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy loss and gradient without Python loops, stable by row-max shift.
 
     L = 1/N · Σ_i (log Σ_j e^{s_ij} − s_{i,y_i}) + ½·reg·ΣW²,  S = XW;

@@ -7,6 +7,7 @@ Taught in assignment 01.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_ndim, check_positive, check_shape
 from ..losses import _sigmoid, _softplus
@@ -15,7 +16,7 @@ from ..regularization import l2_penalty
 __all__ = ["add_bias_column", "least_squares", "ridge", "logistic_regression_loss"]
 
 
-def add_bias_column(X):
+def add_bias_column(X: npt.ArrayLike) -> np.ndarray:
     """Append a constant-1 feature as the last column (the bias trick).
 
     X1 = [X | 1], so ``X1 @ W`` with ``W`` of shape (D + 1, C) equals
@@ -30,7 +31,7 @@ def add_bias_column(X):
     return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
 
 
-def _design(X, y, where: str):
+def _design(X: npt.ArrayLike, y: npt.ArrayLike, where: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate a design matrix X (N, D) and targets y (N,) or (N, K)."""
     X = as_array("X", X, where)
     check_ndim("X", X, 2, where)
@@ -60,7 +61,7 @@ def _solve_normal(A: np.ndarray, b: np.ndarray, where: str, hint: str) -> np.nda
         raise ValueError(f"{where}: the normal equations cannot be solved ({err}); {hint}") from err
 
 
-def least_squares(X, y):
+def least_squares(X: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     """Least-squares weights from the normal equations XᵀX w = Xᵀy (solved, never inverted).
 
     w* = argmin_w ‖y − Xw‖² = (XᵀX)⁻¹Xᵀy, the maximum-likelihood weights of a
@@ -78,7 +79,7 @@ def least_squares(X, y):
     return _solve_normal(X.T @ X, X.T @ y, where, hint)
 
 
-def ridge(X, y, reg, bias_last=False):
+def ridge(X: npt.ArrayLike, y: npt.ArrayLike, reg: float, bias_last: bool = False) -> np.ndarray:
     """Ridge-regression weights from (XᵀX + reg·P) w = Xᵀy (solved, never inverted).
 
     Minimizes ½‖y − Xw‖² + ½·reg·‖Pw‖², whose minimizer is
@@ -107,7 +108,9 @@ def ridge(X, y, reg, bias_last=False):
     return _solve_normal(A, X.T @ y, where, hint)
 
 
-def logistic_regression_loss(w, X, y, reg=0.0, bias_last=False):
+def logistic_regression_loss(
+    w: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float = 0.0, bias_last: bool = False
+) -> tuple[float, np.ndarray]:
     """Binary logistic-regression loss and gradient: mean cross-entropy of σ(Xw) plus L2.
 
     L = 1/N · Σ_i [softplus(s_i) − y_i s_i] + ½·reg·‖Pw‖²,  s = Xw;

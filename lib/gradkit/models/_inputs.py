@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_labels
 
 __all__ = ["check_inputs", "num_classes"]
 
 
-def check_inputs(X, y, params: dict, where: str):
+def check_inputs(
+    X: npt.ArrayLike, y: npt.ArrayLike | None, params: Mapping[str, np.ndarray], where: str
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate a batch against the first weight matrix; return (X, y)."""
     X = as_array("X", X, where)
     if X.ndim < 2:
@@ -28,6 +33,6 @@ def check_inputs(X, y, params: dict, where: str):
     return X, y
 
 
-def num_classes(params: dict) -> int:
+def num_classes(params: Mapping[str, np.ndarray]) -> int:
     last = max(int(k[1:]) for k in params if k.startswith("W") and k[1:].isdigit())
     return params[f"W{last}"].shape[1]

@@ -12,7 +12,11 @@ with the Solver).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, cast, overload
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import check_count, check_probability, get_rng
 from ..dropout import dropout_backward, dropout_forward
@@ -31,6 +35,9 @@ __all__ = ["FullyConnectedNet", "NORMALIZATIONS"]
 
 #: Accepted values of ``FullyConnectedNet(normalization=...)``.
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
+
+#: ``init(fan_in, fan_out, rng) -> W``, as :mod:`gradkit.init` provides them.
+Initializer = Callable[[int, int, np.random.Generator], np.ndarray]
 
 
 class FullyConnectedNet:
@@ -70,18 +77,18 @@ class FullyConnectedNet:
 
     def __init__(
         self,
-        hidden_dims=(100, 100),
-        input_dim=64,
-        num_classes=10,
-        dropout_keep_ratio=1,
-        normalization=None,
-        reg=0.0,
-        weight_scale=1e-2,
-        dtype=np.float32,
-        seed=None,
-        init=None,
-        dropout_rng=None,
-    ):
+        hidden_dims: Sequence[int] = (100, 100),
+        input_dim: int = 64,
+        num_classes: int = 10,
+        dropout_keep_ratio: float = 1,
+        normalization: str | None = None,
+        reg: float = 0.0,
+        weight_scale: float = 1e-2,
+        dtype: npt.DTypeLike = np.float32,
+        seed: int | None = None,
+        init: str | Initializer | None = None,
+        dropout_rng: np.random.Generator | None = None,
+    ) -> None:
         where = "FullyConnectedNet"
         if np.isscalar(hidden_dims):
             raise ValueError(
@@ -113,7 +120,7 @@ class FullyConnectedNet:
         draw = None if init is None else _initializer(init, where)
 
         dims = [D] + hidden + [C]
-        self.params = {}
+        self.params: dict[str, np.ndarray] = {}
         for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
             if draw is None:
                 W = weight_scale * rng.standard_normal((fan_in, fan_out))
@@ -128,24 +135,38 @@ class FullyConnectedNet:
             self.params[k] = np.asarray(v).astype(dtype)
 
         # Per-layer state: batch-norm running statistics, dropout settings.
-        self.bn_params = [{"mode": "train"} for _ in hidden] if normalization else []
+        self.bn_params: list[dict[str, Any]] = (
+            [{"mode": "train"} for _ in hidden] if normalization else []
+        )
+        self._mask_rng: np.random.Generator | None
         if dropout_rng is not None:
             self._mask_rng = get_rng(rng=dropout_rng)
         elif seed is None:
             self._mask_rng = np.random.default_rng()
         else:
             self._mask_rng = None  # fixed masks derived from seed
-        self.dropout_params = [{"mode": "train", "p": keep} for _ in hidden]
+        self.dropout_params: list[dict[str, Any]] = [{"mode": "train", "p": keep} for _ in hidden]
         if not self.use_dropout:
             self.dropout_params = []
 
     def _dropout_seed(self, layer: int) -> int:
         if self._mask_rng is None:
-            # One fixed seed per layer, derived from the model's seed.
-            return int(np.random.SeedSequence([int(self.seed), layer]).generate_state(1)[0])
+            # One fixed seed per layer, derived from the model's seed (never None here).
+            seed = int(cast(int, self.seed))
+            return int(np.random.SeedSequence([seed, layer]).generate_state(1)[0])
         return int(self._mask_rng.integers(2**32))
 
-    def loss(self, X, y=None):
+    @overload
+    def loss(self, X: npt.ArrayLike, y: None = None) -> np.ndarray: ...
+    @overload
+    def loss(self, X: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, dict[str, np.ndarray]]: ...
+    @overload
+    def loss(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]: ...
+    def loss(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
         """Scores for ``X``, or ``(loss, grads)`` when labels ``y`` are given.
 
         loss = mean_i −log softmax(s_i)[y_i] + ½·reg·Σ_l ΣW_l²; biases, gamma
@@ -184,17 +205,20 @@ class FullyConnectedNet:
         data_loss, dout = softmax_loss(scores, y)
         # W1..WL only: biases and gamma/beta are skipped by penalty_over_params.
         reg_loss, reg_grads = penalty_over_params(p, self.reg)
-        grads = {}
+        grads: dict[str, np.ndarray] = {}
         dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dout, last_cache)
         for l in range(L - 1, 0, -1):
             fc, nc, rc, dc = caches[l - 1]
+            norm_cache = cast(dict[str, Any], nc)  # not None when normalization is on
             if dc is not None:
                 dout = dropout_backward(dout, dc)
             dout = relu_backward(dout, rc)
             if self.normalization == "batchnorm":
-                dout, grads[f"gamma{l}"], grads[f"beta{l}"] = batchnorm_backward_alt(dout, nc)
+                dout, grads[f"gamma{l}"], grads[f"beta{l}"] = batchnorm_backward_alt(
+                    dout, norm_cache
+                )
             elif self.normalization == "layernorm":
-                dout, grads[f"gamma{l}"], grads[f"beta{l}"] = layernorm_backward(dout, nc)
+                dout, grads[f"gamma{l}"], grads[f"beta{l}"] = layernorm_backward(dout, norm_cache)
             dout, grads[f"W{l}"], grads[f"b{l}"] = affine_backward(dout, fc)
         for name, g in reg_grads.items():
             grads[name] = grads[name] + g
@@ -202,7 +226,7 @@ class FullyConnectedNet:
         return float(data_loss + reg_loss), grads
 
 
-def _initializer(init, where: str):
+def _initializer(init: str | Initializer, where: str) -> Initializer:
     """Return ``draw(fan_in, fan_out, rng) -> W`` for a :mod:`gradkit.init` name or a callable."""
     if callable(init):
         return init

@@ -10,7 +10,10 @@ Taught in assignment 02.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import check_count, get_rng
 from ..layers import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward
@@ -37,8 +40,14 @@ class TwoLayerNet:
     """
 
     def __init__(
-        self, input_dim=64, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0, seed=None
-    ):
+        self,
+        input_dim: int = 64,
+        hidden_dim: int = 100,
+        num_classes: int = 10,
+        weight_scale: float = 1e-3,
+        reg: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         where = "TwoLayerNet"
         D = check_count("input_dim", input_dim, where)
         H = check_count("hidden_dim", hidden_dim, where)
@@ -48,14 +57,24 @@ class TwoLayerNet:
             raise ValueError(f"{where}: weight_scale must be >= 0 and finite; got {weight_scale}")
         rng = get_rng(seed=seed)
         self.reg = float(reg)
-        self.params = {
+        self.params: dict[str, np.ndarray] = {
             "W1": weight_scale * rng.standard_normal((D, H)),
             "b1": np.zeros(H),
             "W2": weight_scale * rng.standard_normal((H, C)),
             "b2": np.zeros(C),
         }
 
-    def loss(self, X, y=None):
+    @overload
+    def loss(self, X: npt.ArrayLike, y: None = None) -> np.ndarray: ...
+    @overload
+    def loss(self, X: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, dict[str, np.ndarray]]: ...
+    @overload
+    def loss(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]: ...
+    def loss(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
         """Scores for ``X``, or ``(loss, grads)`` when labels ``y`` are given.
 
         loss = mean_i −log softmax(s_i)[y_i] + ½·reg·(ΣW1² + ΣW2²); biases are
@@ -72,7 +91,7 @@ class TwoLayerNet:
             return scores
         data_loss, dscores = softmax_loss(scores, y)
         reg_loss, reg_grads = penalty_over_params(p, self.reg)  # W1, W2; biases are skipped
-        grads = {}
+        grads: dict[str, np.ndarray] = {}
         dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
         _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
         for name, g in reg_grads.items():

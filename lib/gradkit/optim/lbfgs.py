@@ -13,15 +13,19 @@ augmentation), otherwise the line search fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import check_count, check_positive
 
 __all__ = ["lbfgs"]
 
 
-def _flatten_spec(x0, where: str):
+def _flatten_spec(
+    x0: npt.ArrayLike | Mapping[str, npt.ArrayLike], where: str
+) -> tuple[list[str] | None, list[tuple[int, ...]], list[np.dtype], np.ndarray]:
     """Return (keys or None, shapes, dtypes, flat float64 vector) for an array or dict of arrays."""
     if isinstance(x0, Mapping):
         if not x0:
@@ -40,7 +44,12 @@ def _flatten_spec(x0, where: str):
     return keys, shapes, dtypes, flat
 
 
-def _unflatten(flat, keys, shapes, dtypes=None):
+def _unflatten(
+    flat: np.ndarray,
+    keys: list[str] | None,
+    shapes: list[tuple[int, ...]],
+    dtypes: list[np.dtype] | None = None,
+) -> np.ndarray | dict[str, np.ndarray]:
     """Split a flat vector back into the structure of x0 (always new arrays)."""
     pieces, start = [], 0
     for i, shape in enumerate(shapes):
@@ -55,7 +64,12 @@ def _unflatten(flat, keys, shapes, dtypes=None):
     return dict(zip(keys, pieces))
 
 
-def _flatten_grad(grad, keys, shapes, where: str) -> np.ndarray:
+def _flatten_grad(
+    grad: npt.ArrayLike | Mapping[str, npt.ArrayLike],
+    keys: list[str] | None,
+    shapes: list[tuple[int, ...]],
+    where: str,
+) -> np.ndarray:
     """Flatten the gradient ``loss_and_grad`` returned, checking it matches x0's structure."""
     if keys is None:
         grads = [np.asarray(grad, dtype=np.float64)]
@@ -75,7 +89,26 @@ def _flatten_grad(grad, keys, shapes, where: str) -> np.ndarray:
     return np.concatenate([g.ravel() for g in grads])
 
 
-def lbfgs(loss_and_grad: Callable, x0, max_iter: int = 100, tol: float = 1e-8):
+@overload
+def lbfgs(
+    loss_and_grad: Callable[[dict[str, np.ndarray]], tuple[float, Mapping[str, npt.ArrayLike]]],
+    x0: Mapping[str, npt.ArrayLike],
+    max_iter: int = ...,
+    tol: float = ...,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]: ...
+@overload
+def lbfgs(
+    loss_and_grad: Callable[[np.ndarray], tuple[float, npt.ArrayLike]],
+    x0: npt.ArrayLike,
+    max_iter: int = ...,
+    tol: float = ...,
+) -> tuple[np.ndarray, dict[str, Any]]: ...
+def lbfgs(
+    loss_and_grad: Callable[[Any], Any],
+    x0: npt.ArrayLike | Mapping[str, npt.ArrayLike],
+    max_iter: int = 100,
+    tol: float = 1e-8,
+) -> tuple[np.ndarray | dict[str, np.ndarray], dict[str, Any]]:
     """Minimize a smooth full-batch loss with L-BFGS (SciPy's ``L-BFGS-B``, no bounds).
 
     Quasi-Newton step ``x ← x − η·H_k·∇L(x)``, with ``H_k`` the L-BFGS
@@ -110,9 +143,9 @@ def lbfgs(loss_and_grad: Callable, x0, max_iter: int = 100, tol: float = 1e-8):
     tol = check_positive("tol", tol, where)
     keys, shapes, dtypes, flat0 = _flatten_spec(x0, where)
 
-    last = {"x": None, "loss": None}
+    last: dict[str, Any] = {"x": None, "loss": None}
 
-    def fun(flat):
+    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
         out = loss_and_grad(_unflatten(flat, keys, shapes))
         if not isinstance(out, tuple) or len(out) != 2:
             raise ValueError(f"{where}: loss_and_grad must return a (loss, grad) pair")
@@ -126,7 +159,7 @@ def lbfgs(loss_and_grad: Callable, x0, max_iter: int = 100, tol: float = 1e-8):
 
     history = [fun(flat0)[0]]
 
-    def record(xk):
+    def record(xk: np.ndarray) -> None:
         # SciPy calls this after each iteration with the accepted point, which
         # is almost always the last one evaluated; re-evaluate only if not.
         if last["x"] is not None and np.array_equal(xk, last["x"]):

@@ -6,8 +6,10 @@ See :mod:`gradkit.optim` for the config keys and defaults. Taught in assignment 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_positive, check_same_shape
 
@@ -22,8 +24,17 @@ __all__ = [
     "UPDATE_RULES",
 ]
 
+#: The signature every rule shares: ``rule(w, dw, config) -> (next_w, config)``.
+UpdateRule = Callable[[np.ndarray, np.ndarray, dict[str, Any]], tuple[np.ndarray, dict[str, Any]]]
 
-def _start(w, dw, config, where: str, defaults: dict):
+
+def _start(
+    w: npt.ArrayLike,
+    dw: npt.ArrayLike,
+    config: dict[str, Any] | None,
+    where: str,
+    defaults: dict[str, float],
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Validate ``w``/``dw``; return float arrays of one dtype and a filled copy of config."""
     w = as_array("w", w, where)
     dw = as_array("dw", dw, where)
@@ -40,7 +51,7 @@ def _start(w, dw, config, where: str, defaults: dict):
     return w.astype(dtype, copy=False), dw.astype(dtype, copy=False), config
 
 
-def _rate(config: dict, key: str, where: str) -> float:
+def _rate(config: dict[str, Any], key: str, where: str) -> float:
     """Read a decay rate that must lie in [0, 1)."""
     value = float(config[key])
     if not 0.0 <= value < 1.0:
@@ -48,7 +59,7 @@ def _rate(config: dict, key: str, where: str) -> float:
     return value
 
 
-def _state(config: dict, key: str, w: np.ndarray, where: str) -> np.ndarray:
+def _state(config: dict[str, Any], key: str, w: np.ndarray, where: str) -> np.ndarray:
     """Return the state array ``config[key]`` (zeros when absent) checked against ``w``."""
     value = config.get(key)
     if value is None:
@@ -61,7 +72,9 @@ def _state(config: dict, key: str, w: np.ndarray, where: str) -> np.ndarray:
     return value.astype(w.dtype, copy=False)
 
 
-def sgd(w, dw, config=None):
+def sgd(
+    w: npt.ArrayLike, dw: npt.ArrayLike, config: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Vanilla stochastic gradient descent: step against the gradient.
 
     ``w ← w − α·dw``. Config: ``learning_rate`` (1e-2).
@@ -75,7 +88,9 @@ def sgd(w, dw, config=None):
     return next_w, config
 
 
-def sgd_momentum(w, dw, config=None):
+def sgd_momentum(
+    w: npt.ArrayLike, dw: npt.ArrayLike, config: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """SGD with momentum: a velocity that accumulates past gradients.
 
     ``v ← ρ·v − α·dw;  w ← w + v``. This is the same trajectory as the form
@@ -95,7 +110,9 @@ def sgd_momentum(w, dw, config=None):
     return w + v, config
 
 
-def nesterov_momentum(w, dw, config=None):
+def nesterov_momentum(
+    w: npt.ArrayLike, dw: npt.ArrayLike, config: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Nesterov momentum: the gradient is taken at the look-ahead point.
 
     The textbook rule ``v ← ρ·v − α·∇f(x + ρ·v);  x ← x + v`` needs the
@@ -118,7 +135,9 @@ def nesterov_momentum(w, dw, config=None):
     return w - rho * v_prev + (1 + rho) * v, config
 
 
-def adagrad(w, dw, config=None):
+def adagrad(
+    w: npt.ArrayLike, dw: npt.ArrayLike, config: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """AdaGrad: per-parameter rates that shrink with the sum of squared gradients.
 
     ``cache ← cache + dw²;  w ← w − α·dw / (√cache + ε)``. Config:
@@ -136,7 +155,9 @@ def adagrad(w, dw, config=None):
     return w - config["learning_rate"] * dw / (np.sqrt(cache) + eps), config
 
 
-def rmsprop(w, dw, config=None):
+def rmsprop(
+    w: npt.ArrayLike, dw: npt.ArrayLike, config: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """RMSProp: AdaGrad with a leaky (moving) average of squared gradients.
 
     ``cache ← d·cache + (1 − d)·dw²;  w ← w − α·dw / (√cache + ε)``. Config:
@@ -157,7 +178,9 @@ def rmsprop(w, dw, config=None):
     return w - config["learning_rate"] * dw / (np.sqrt(cache) + eps), config
 
 
-def adam(w, dw, config=None):
+def adam(
+    w: npt.ArrayLike, dw: npt.ArrayLike, config: dict[str, Any] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Adam: momentum on the gradient, RMSProp on its square, both bias-corrected.
 
     ``t ← t + 1;  m ← β1·m + (1 − β1)·dw;  v ← β2·v + (1 − β2)·dw²;``
@@ -190,7 +213,7 @@ def adam(w, dw, config=None):
 
 
 #: Update rules by name, in the order assignment 05 teaches them.
-UPDATE_RULES: dict[str, Callable] = {
+UPDATE_RULES: dict[str, UpdateRule] = {
     "sgd": sgd,
     "sgd_momentum": sgd_momentum,
     "nesterov_momentum": nesterov_momentum,
@@ -200,7 +223,7 @@ UPDATE_RULES: dict[str, Callable] = {
 }
 
 
-def get_update_rule(name_or_callable) -> Callable:
+def get_update_rule(name_or_callable: str | UpdateRule) -> UpdateRule:
     """Return the update rule named ``name_or_callable``, or the callable itself.
 
     Lets a solver accept ``update_rule="adam"`` as well as a student's own

@@ -7,14 +7,20 @@ float32, everything else is float64) and the per-group reduction behind the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_ndim
 
 MODES = ("feature", "global", "channel")
 
 
-def check_input(X, where: str, *, min_rows: int = 0, ndim=None) -> np.ndarray:
+def check_input(
+    X: npt.ArrayLike, where: str, *, min_rows: int = 0, ndim: int | Iterable[int] | None = None
+) -> np.ndarray:
     """Validate X: a float array with one example per row (the caller's array is untouched)."""
     X = as_array("X", X, where)
     if ndim is not None:
@@ -37,7 +43,7 @@ def as_output(values: np.ndarray, X: np.ndarray) -> np.ndarray:
     return values.astype(dtype, copy=False)
 
 
-def check_stats(stats, keys, where: str, fitter: str) -> dict:
+def check_stats(stats: object, keys: Iterable[str], where: str, fitter: str) -> dict[str, Any]:
     """Check that ``stats`` is the dict a fitter returned (it holds ``keys``)."""
     if not isinstance(stats, dict) or any(k not in stats for k in keys):
         got = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
@@ -47,7 +53,7 @@ def check_stats(stats, keys, where: str, fitter: str) -> dict:
     return stats
 
 
-def check_example_shape(X: np.ndarray, example_shape, where: str) -> None:
+def check_example_shape(X: np.ndarray, example_shape: Iterable[int], where: str) -> None:
     """Raise unless one example of X has the shape the stats were fitted on."""
     example_shape = tuple(example_shape)
     if X.shape[1:] != example_shape:
@@ -58,7 +64,9 @@ def check_example_shape(X: np.ndarray, example_shape, where: str) -> None:
         )
 
 
-def group_stat(A: np.ndarray, reduce, mode: str, channels, where: str) -> np.ndarray:
+def group_stat(
+    A: np.ndarray, reduce: Callable[..., Any], mode: str, channels: int | None, where: str
+) -> np.ndarray:
     """Reduce ``A`` (N, ...) over the groups of ``mode``; return one example's shape."""
     if mode == "feature":
         return reduce(A, axis=0)

@@ -15,7 +15,10 @@ of largest magnitude is positive, which makes every result deterministic.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import check_positive
 from ._inputs import as_output, check_example_shape, check_input, check_stats
@@ -25,7 +28,7 @@ __all__ = ["fit_pca", "pca_transform", "inverse_pca", "whiten", "inverse_whiten"
 _PCA_KEYS = ("mean", "components", "variances")
 
 
-def _check_k(k, available: int, where: str) -> int:
+def _check_k(k: int | None, available: int, where: str) -> int:
     """k defaults to every available component; otherwise an integer in [1, available]."""
     if k is None:
         return available
@@ -34,7 +37,7 @@ def _check_k(k, available: int, where: str) -> int:
     return int(k)
 
 
-def fit_pca(X, k=None) -> dict:
+def fit_pca(X: npt.ArrayLike, k: int | None = None) -> dict[str, np.ndarray]:
     """Fit PCA on training data through the SVD of the covariance matrix.
 
     Math: Σ = (1/N) X̃ᵀX̃ with X̃ = X − μ; Σ = U diag(λ) Uᵀ (SVD, λ descending);
@@ -54,7 +57,9 @@ def fit_pca(X, k=None) -> dict:
     return {"mean": mean, "components": U[:, :k].copy(), "variances": S[:k].copy()}
 
 
-def _pca_input(X, stats, where: str):
+def _pca_input(
+    X: npt.ArrayLike, stats: dict[str, Any], where: str
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Validate X (N, D) against stats from fit_pca on D features."""
     X = check_input(X, where, ndim=2)
     stats = check_stats(stats, _PCA_KEYS, where, "fit_pca")
@@ -62,7 +67,9 @@ def _pca_input(X, stats, where: str):
     return X, stats
 
 
-def _pca_coords(Z, stats, where: str):
+def _pca_coords(
+    Z: npt.ArrayLike, stats: dict[str, Any], where: str
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Validate PCA coordinates Z (N, k) with k at most the number of fitted components."""
     Z = check_input(Z, where, ndim=2)
     stats = check_stats(stats, _PCA_KEYS, where, "fit_pca")
@@ -74,7 +81,7 @@ def _pca_coords(Z, stats, where: str):
     return Z, stats
 
 
-def pca_transform(X, stats: dict, k=None) -> np.ndarray:
+def pca_transform(X: npt.ArrayLike, stats: dict[str, Any], k: int | None = None) -> np.ndarray:
     """Rotate into the PCA basis and keep the top k coordinates: (X − μ) U[:, :k].
 
     Shapes: X (N, D), stats from fit_pca on D features -> out (N, k).
@@ -86,7 +93,7 @@ def pca_transform(X, stats: dict, k=None) -> np.ndarray:
     return as_output((X - stats["mean"]) @ stats["components"][:, :k], X)
 
 
-def inverse_pca(Z, stats: dict) -> np.ndarray:
+def inverse_pca(Z: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Reconstruct from the top k PCA coordinates: Z U[:, :k]ᵀ + μ (exact when k = D).
 
     Shapes: Z (N, k) with k <= the number of fitted components -> out (N, D).
@@ -96,7 +103,9 @@ def inverse_pca(Z, stats: dict) -> np.ndarray:
     return as_output(Z @ stats["components"][:, : Z.shape[1]].T + stats["mean"], Z)
 
 
-def whiten(X, stats: dict, k=None, eps: float = 1e-5) -> np.ndarray:
+def whiten(
+    X: npt.ArrayLike, stats: dict[str, Any], k: int | None = None, eps: float = 1e-5
+) -> np.ndarray:
     """Whiten: PCA coordinates divided by sqrt(λ + eps), so the training covariance ≈ I.
 
     Math: x_white = (x − μ) U[:, :k] / sqrt(λ[:k] + eps). Whitening stretches
@@ -111,7 +120,7 @@ def whiten(X, stats: dict, k=None, eps: float = 1e-5) -> np.ndarray:
     return as_output(rotated / np.sqrt(stats["variances"][:k] + eps), X)
 
 
-def inverse_whiten(Z, stats: dict, eps: float = 1e-5) -> np.ndarray:
+def inverse_whiten(Z: npt.ArrayLike, stats: dict[str, Any], eps: float = 1e-5) -> np.ndarray:
     """Undo :func:`whiten` (pass the same eps): inverse_pca(Z · sqrt(λ[:k] + eps)).
 
     Shapes: Z (N, k) -> out (N, D). Taught in assignment 03.

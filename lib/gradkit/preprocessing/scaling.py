@@ -6,7 +6,10 @@ Taught in assignment 03.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import check_positive
 from ._inputs import (
@@ -33,7 +36,9 @@ __all__ = [
 # --------------------------------------------------------------------------- centring
 
 
-def fit_center(X, mode: str = "feature", channels=None) -> dict:
+def fit_center(
+    X: npt.ArrayLike, mode: str = "feature", channels: int | None = None
+) -> dict[str, Any]:
     """Fit mean subtraction on training data: the mean per feature, overall, or per channel.
 
     Math: μ = (1/N) Σ_i x_i (per feature; or one number; or one per channel).
@@ -45,7 +50,7 @@ def fit_center(X, mode: str = "feature", channels=None) -> dict:
     return {"mode": mode, "mean": group_stat(X, np.mean, mode, channels, where)}
 
 
-def center(X, stats: dict) -> np.ndarray:
+def center(X: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Subtract the training mean from any split: X − μ.
 
     Shapes: X (N, ...) with the example shape of the fit -> out (N, ...).
@@ -58,7 +63,7 @@ def center(X, stats: dict) -> np.ndarray:
     return as_output(X - mean, X)
 
 
-def inverse_center(Z, stats: dict) -> np.ndarray:
+def inverse_center(Z: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Undo :func:`center`: Z + μ.
 
     Shapes: Z (N, ...) -> out (N, ...). Taught in assignment 03.
@@ -73,7 +78,9 @@ def inverse_center(Z, stats: dict) -> np.ndarray:
 # --------------------------------------------------------------------------- standardizing
 
 
-def fit_standardize(X, mode: str = "feature", channels=None, eps: float = 1e-8) -> dict:
+def fit_standardize(
+    X: npt.ArrayLike, mode: str = "feature", channels: int | None = None, eps: float = 1e-8
+) -> dict[str, Any]:
     """Fit normalization by the standard deviation (biased, over the same groups as the mean).
 
     Math: σ = sqrt((1/N) Σ_i (x_i − μ)²); a group with σ ≤ eps (constant) gets σ = 1,
@@ -89,7 +96,7 @@ def fit_standardize(X, mode: str = "feature", channels=None, eps: float = 1e-8) 
     return {"mode": mode, "mean": mean, "std": np.where(std > eps, std, 1.0)}
 
 
-def standardize(X, stats: dict) -> np.ndarray:
+def standardize(X: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Centre and divide by the training standard deviation: (X − μ) / σ.
 
     Shapes: X (N, ...) -> out (N, ...). Taught in assignment 03.
@@ -101,7 +108,7 @@ def standardize(X, stats: dict) -> np.ndarray:
     return as_output((X - stats["mean"]) / stats["std"], X)
 
 
-def inverse_standardize(Z, stats: dict) -> np.ndarray:
+def inverse_standardize(Z: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Undo :func:`standardize`: Z·σ + μ.
 
     Shapes: Z (N, ...) -> out (N, ...). Taught in assignment 03.
@@ -116,7 +123,9 @@ def inverse_standardize(Z, stats: dict) -> np.ndarray:
 # --------------------------------------------------------------------------- min-max to [-1, 1]
 
 
-def fit_minmax(X, mode: str = "feature", channels=None) -> dict:
+def fit_minmax(
+    X: npt.ArrayLike, mode: str = "feature", channels: int | None = None
+) -> dict[str, Any]:
     """Fit scaling to [−1, 1]: the training minimum and maximum per group.
 
     Shapes: X (N, D) or (N, H, W, C) -> stats {'mode', 'min', 'max'} (one example's shape).
@@ -131,14 +140,14 @@ def fit_minmax(X, mode: str = "feature", channels=None) -> dict:
     }
 
 
-def _mid_half(stats: dict):
+def _mid_half(stats: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Centre and half-width of the training range; a constant group gets half-width 1."""
     mid = (stats["max"] + stats["min"]) / 2
     half = (stats["max"] - stats["min"]) / 2
     return mid, np.where(half > 0, half, 1.0)
 
 
-def minmax_scale(X, stats: dict) -> np.ndarray:
+def minmax_scale(X: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Map the training range [min, max] onto [−1, 1]: (X − mid) / half.
 
     Math: mid = (max + min)/2, half = (max − min)/2; a constant group maps to 0.
@@ -153,7 +162,7 @@ def minmax_scale(X, stats: dict) -> np.ndarray:
     return as_output((X - mid) / half, X)
 
 
-def inverse_minmax_scale(Z, stats: dict) -> np.ndarray:
+def inverse_minmax_scale(Z: npt.ArrayLike, stats: dict[str, Any]) -> np.ndarray:
     """Undo :func:`minmax_scale`: Z·half + mid.
 
     Shapes: Z (N, ...) -> out (N, ...). Taught in assignment 03.

@@ -22,12 +22,18 @@ Taught in assignment 05.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import optim
 from .._validation import as_array, check_count, check_positive, get_rng
+from ..optim.update_rules import UpdateRule
 from . import checkpoint
-from ._inputs import DATA_KEYS, check_data, check_schedule, norm_state
+from ._inputs import DATA_KEYS, LRSchedule, check_data, check_schedule, norm_state
 
 __all__ = ["Solver"]
 
@@ -64,23 +70,23 @@ class Solver:
 
     def __init__(
         self,
-        model,
-        data,
+        model: Any,
+        data: dict[str, Any],
         *,
-        update_rule="sgd",
-        optim_config=None,
-        lr_schedule=None,
-        lr_decay=1.0,
-        batch_size=100,
-        num_epochs=10,
-        num_train_samples=1000,
-        num_val_samples=None,
-        checkpoint_name=None,
-        print_every=10,
-        verbose=True,
-        progress=True,
-        seed=None,
-    ):
+        update_rule: str | UpdateRule = "sgd",
+        optim_config: dict[str, Any] | None = None,
+        lr_schedule: LRSchedule = None,
+        lr_decay: float = 1.0,
+        batch_size: int = 100,
+        num_epochs: int = 10,
+        num_train_samples: int | None = 1000,
+        num_val_samples: int | None = None,
+        checkpoint_name: str | None = None,
+        print_every: int = 10,
+        verbose: bool = True,
+        progress: bool = True,
+        seed: int | None = None,
+    ) -> None:
         if not (hasattr(model, "params") and callable(getattr(model, "loss", None))):
             raise ValueError("Solver: model must have a params dict and a loss(X, y=None) method")
         self.model = model
@@ -109,22 +115,25 @@ class Solver:
         if lr_schedule is not None and self.lr_decay != 1.0:
             raise ValueError("Solver: give either lr_schedule or lr_decay != 1, not both")
         self.lr_schedule = check_schedule(lr_schedule)
-        self._schedule = None  # resolved by train(): a named schedule needs the iteration count
+        # Resolved by train(): a named schedule needs the iteration count.
+        self._schedule: Callable[[int], float] | None = None
         self._reset()
 
     # ------------------------------------------------------------------ state
-    def _reset(self):
+    def _reset(self) -> None:
         """Fresh histories, epoch/iteration counters and one optim config per parameter."""
         self.epoch = 0
         self.t = 0
         self.best_val_acc = 0.0
-        self.best_params = {}
-        self.best_model_state = []
-        self.loss_history = []
-        self.train_acc_history = []
-        self.val_acc_history = []
-        self.lr_history = []
-        self.optim_configs = {k: dict(self.optim_config) for k in self.model.params}
+        self.best_params: dict[str, np.ndarray] = {}
+        self.best_model_state: list[dict[str, np.ndarray]] = []
+        self.loss_history: list[float] = []
+        self.train_acc_history: list[float] = []
+        self.val_acc_history: list[float] = []
+        self.lr_history: list[float] = []
+        self.optim_configs: dict[str, dict[str, Any]] = {
+            k: dict(self.optim_config) for k in self.model.params
+        }
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -137,7 +146,7 @@ class Solver:
         _, cfg = self.update_rule(np.zeros(1), np.zeros(1), {})
         return float(cfg["learning_rate"])
 
-    def _resolve_schedule(self):
+    def _resolve_schedule(self) -> Callable[[int], float] | None:
         sched = self.lr_schedule
         if sched is None or callable(sched):
             return sched
@@ -152,7 +161,7 @@ class Solver:
             return make_schedule(name, lr0, **kw)
 
     # --------------------------------------------------------------- training
-    def _step(self, X_batch, y_batch) -> float:
+    def _step(self, X_batch: np.ndarray, y_batch: np.ndarray) -> float:
         loss, grads = self.model.loss(X_batch, y_batch)
         lr = None
         if self._schedule is not None:
@@ -168,7 +177,7 @@ class Solver:
         self.t += 1
         return float(loss)
 
-    def _record_accuracy(self, log):
+    def _record_accuracy(self, log: Callable[[str], object]) -> tuple[float, float]:
         train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
         val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
         self.train_acc_history.append(train_acc)
@@ -184,7 +193,7 @@ class Solver:
             )
         return train_acc, val_acc
 
-    def train(self):
+    def train(self) -> Solver:
         """Train until ``self.epoch == self.num_epochs``, then load the best parameters.
 
         Resumes from ``self.epoch`` (e.g. after :meth:`load_checkpoint`); raise
@@ -244,7 +253,13 @@ class Solver:
             bn.update({k: v.copy() for k, v in state.items()})
         return self
 
-    def check_accuracy(self, X, y, num_samples=None, batch_size=100) -> float:
+    def check_accuracy(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        num_samples: int | None = None,
+        batch_size: int = 100,
+    ) -> float:
         """Fraction of examples whose highest score is the true label.
 
         With ``num_samples`` < N a random subset (drawn with the solver's
@@ -261,7 +276,7 @@ class Solver:
                 f"match X of shape {X.shape}; got {y.shape}"
             )
         num_samples = check_count("num_samples", num_samples, "Solver", optional=True)
-        batch_size = check_count("batch_size", batch_size, "Solver", optional=True)
+        batch_size = check_count("batch_size", batch_size, "Solver")
         if num_samples is not None and num_samples < X.shape[0]:
             idx = self._rng.choice(X.shape[0], num_samples, replace=False)
             X, y = X[idx], y[idx]
@@ -276,7 +291,7 @@ class Solver:
         return float(np.mean(pred == y))
 
     # ------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, path):
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         """Write params, best params, optimizer state, histories and settings to ``path`` (.npz).
 
         A plain ``.npz`` (no pickles, loads with ``allow_pickle=False``); see
@@ -284,7 +299,7 @@ class Solver:
         """
         return checkpoint.save(self, path)
 
-    def load_checkpoint(self, path):
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> Solver:
         """Restore what :meth:`save_checkpoint` wrote into this solver and its model.
 
         The model's params (same keys and shapes required), best params,

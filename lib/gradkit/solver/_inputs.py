@@ -5,14 +5,20 @@ Taught in assignment 05 (with the Solver).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .._validation import as_array
 
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 
+#: What ``Solver(lr_schedule=...)`` accepts: None, a name, a (name, kwargs) pair or ``t -> lr``.
+LRSchedule = str | tuple[str, dict[str, Any]] | Callable[[int], float] | None
 
-def check_data(data) -> dict:
+
+def check_data(data: object) -> dict[str, np.ndarray]:
     """Validate the Solver's data dict; return its four arrays (no copies)."""
     where = "Solver"
     if not isinstance(data, dict):
@@ -46,7 +52,7 @@ def check_data(data) -> dict:
     return out
 
 
-def norm_state(model) -> list:
+def norm_state(model: Any) -> list[dict[str, np.ndarray]]:
     """Copies of the batch-norm running statistics that go with the current params."""
     return [
         {k: np.array(bn[k], copy=True) for k in ("running_mean", "running_var") if k in bn}
@@ -54,7 +60,7 @@ def norm_state(model) -> list:
     ]
 
 
-def check_schedule(lr_schedule):
+def check_schedule(lr_schedule: LRSchedule) -> LRSchedule:
     """Accept None, a schedule name, a (name, kwargs) pair or a callable ``t -> lr``."""
     ok = (
         lr_schedule is None

@@ -16,8 +16,13 @@ Used by :meth:`gradkit.solver.Solver.save_checkpoint` and
 from __future__ import annotations
 
 import json
+import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from . import Solver
 
 _STATE_KEYS = (
     "epoch",
@@ -30,7 +35,7 @@ _STATE_KEYS = (
 )
 
 
-def _plain(value, where: str):
+def _plain(value: object, where: str) -> bool | int | float | str | None:
     """A JSON-ready version of a scalar config value."""
     if isinstance(value, np.generic):
         return value.item()
@@ -42,10 +47,11 @@ def _plain(value, where: str):
     )
 
 
-def save(solver, path):
+def save(solver: Solver, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
     """Write ``solver``'s model and training state to ``path``; return ``path``."""
     where = "Solver.save_checkpoint"
-    arrays, optim_meta = {}, {}
+    arrays: dict[str, Any] = {}  # np.savez(**arrays) takes them as keyword arguments
+    optim_meta: dict[str, dict[str, Any]] = {}
     for k, v in solver.model.params.items():
         arrays[f"param/{k}"] = np.asarray(v)
     for k, v in solver.best_params.items():
@@ -85,7 +91,7 @@ def save(solver, path):
     return path
 
 
-def load(solver, path) -> None:
+def load(solver: Solver, path: str | os.PathLike[str]) -> None:
     """Restore a checkpoint written by :func:`save` into ``solver`` and its model."""
     where = "Solver.load_checkpoint"
     with np.load(path, allow_pickle=False) as f:

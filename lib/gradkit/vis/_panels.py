@@ -6,16 +6,21 @@ grid evaluation. Nothing here changes matplotlib's global state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure, SubFigure
 
 
-def panels(n: int, axes, where: str, ncols: int | None = None, size: float = 3.0):
+def panels(
+    n: int, axes: Any, where: str, ncols: int | None = None, size: float = 3.0
+) -> tuple[Figure | SubFigure, list[Axes]]:
     """Return ``(fig, [ax, ...])``: the ``n`` axes given, or a new grid of ``n`` axes."""
     if axes is not None:
         flat = [axes] if isinstance(axes, Axes) else list(np.ravel(axes))
@@ -35,7 +40,9 @@ def class_colors(num_classes: int) -> ListedColormap:
     """One distinct colour per class (tab10, tab20, then evenly spaced hues)."""
     for name, size in (("tab10", 10), ("tab20", 20)):
         if num_classes <= size:
-            return ListedColormap(matplotlib.colormaps[name].colors[:num_classes])
+            tab = cast(ListedColormap, matplotlib.colormaps[name])  # tab10, tab20 are listed
+            colors = cast(Sequence[Any], tab.colors)  # a tuple of RGB triples
+            return ListedColormap(colors[:num_classes])
     hues = np.linspace(0, 1, num_classes, endpoint=False)
     return ListedColormap(matplotlib.colormaps["hsv"](hues))
 
@@ -49,17 +56,19 @@ def rescale01(images: np.ndarray) -> np.ndarray:
     return out.reshape(images.shape)
 
 
-def check_image_shape(image_shape, where: str) -> tuple:
+def check_image_shape(image_shape: Iterable[int], where: str) -> tuple[int, ...]:
     shape = tuple(int(s) for s in image_shape)
     if not (len(shape) == 2 or (len(shape) == 3 and shape[2] == 3)) or min(shape) < 1:
         raise ValueError(f"{where}: image_shape must be (H, W) or (H, W, 3); got {shape}")
     return shape
 
 
-def draw_images(axs, images, titles, rescale: bool) -> None:
+def draw_images(
+    axs: Sequence[Axes], images: np.ndarray, titles: Iterable[object], rescale: bool
+) -> None:
     shown = rescale01(images) if rescale else images
     for ax, img, title in zip(axs, shown, titles):
-        kw = {"cmap": "gray"} if img.ndim == 2 else {}
+        kw: dict[str, Any] = {"cmap": "gray"} if img.ndim == 2 else {}
         if rescale:
             kw.update(vmin=0.0, vmax=1.0)
         ax.imshow(img, interpolation="nearest", **kw)
@@ -68,7 +77,7 @@ def draw_images(axs, images, titles, rescale: bool) -> None:
             ax.set_title(str(title), fontsize=9)
 
 
-def grid_values(f: Callable, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+def grid_values(f: Callable[[np.ndarray], Any], xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """Evaluate ``f`` on grid points: all at once on (M, 2) if it can, else point by point."""
     pts = np.column_stack([xx.ravel(), yy.ravel()])
     try:
@@ -80,7 +89,7 @@ def grid_values(f: Callable, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
     return np.array([float(f(p)) for p in pts]).reshape(xx.shape)
 
 
-def check_limits(name: str, lim, where: str) -> tuple:
+def check_limits(name: str, lim: npt.ArrayLike, where: str) -> tuple[float, float]:
     lim = tuple(float(v) for v in np.ravel(lim))
     if len(lim) != 2 or not lim[0] < lim[1]:
         raise ValueError(f"{where}: {name} must be (low, high) with low < high; got {lim}")

@@ -6,17 +6,23 @@ Taught in assignments 02 and 03.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_ndim
 from ._panels import panels
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
 __all__ = ["plot_activation_functions", "plot_activation_histograms"]
 
 
-def _default_activations() -> dict:
+def _default_activations() -> dict[str, tuple[Callable[..., Any], Callable[..., Any]]]:
     sig = lambda s: 1.0 / (1.0 + np.exp(-s))  # noqa: E731
     return {
         "step": (lambda s: (s >= 0).astype(float), np.zeros_like),
@@ -28,7 +34,13 @@ def _default_activations() -> dict:
     }
 
 
-def plot_activation_functions(functions=None, x=None, *, axes=None, ncols: int = 3):
+def plot_activation_functions(
+    functions: Mapping[str, tuple[Callable[..., Any], Callable[..., Any]]] | None = None,
+    x: npt.ArrayLike | None = None,
+    *,
+    axes: Axes | Iterable[Axes] | None = None,
+    ncols: int = 3,
+) -> Figure | SubFigure:
     """Plot each activation function (solid) with its derivative (dashed).
 
     ``functions`` maps a name to ``(f, df)`` (vectorized callables); the
@@ -54,8 +66,13 @@ def plot_activation_functions(functions=None, x=None, *, axes=None, ncols: int =
 
 
 def plot_activation_histograms(
-    activations, title=None, *, axes=None, bins: int = 30, value_range=None
-):
+    activations: Mapping[str, npt.ArrayLike] | Iterable[npt.ArrayLike],
+    title: str | None = None,
+    *,
+    axes: Axes | Iterable[Axes] | None = None,
+    bins: int = 30,
+    value_range: tuple[float, float] | None = None,
+) -> Figure | SubFigure:
     """Histogram each layer's values, one panel per layer, on a common range.
 
     ``activations`` is a list of arrays (panels "layer 1", "layer 2", ...) or

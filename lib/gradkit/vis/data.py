@@ -6,27 +6,33 @@ Taught in assignments 02, 03 and 04.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_labels, check_shape
 from ._panels import class_colors, panels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["plot_decision_regions", "plot_preprocessing_clouds"]
 
 
 def plot_decision_regions(
-    predict_fn: Callable,
-    X,
-    y,
+    predict_fn: Callable[[np.ndarray], npt.ArrayLike],
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
     resolution: int = 200,
     *,
-    ax=None,
+    ax: Axes | None = None,
     num_classes: int | None = None,
     margin: float = 0.1,
-    title=None,
-):
+    title: str | None = None,
+) -> Figure | SubFigure:
     """Colour the plane by the class ``predict_fn`` assigns, with the data on top.
 
     ``predict_fn`` receives grid points ``(M, 2)`` and returns labels ``(M,)``
@@ -98,7 +104,13 @@ def plot_decision_regions(
     return fig
 
 
-def plot_preprocessing_clouds(stages, *, axes=None, share_limits: bool = True, s: float = 6):
+def plot_preprocessing_clouds(
+    stages: Mapping[str, npt.ArrayLike],
+    *,
+    axes: Axes | Iterable[Axes] | None = None,
+    share_limits: bool = True,
+    s: float = 6,
+) -> Figure | SubFigure:
     """Scatter a 2-D point cloud after each preprocessing stage, side by side.
 
     E.g. ``{'raw': X, 'zero-centred': X - mu, 'normalized': (X - mu) / sd}``
@@ -111,7 +123,7 @@ def plot_preprocessing_clouds(stages, *, axes=None, share_limits: bool = True, s
     where = "plot_preprocessing_clouds"
     if not isinstance(stages, Mapping) or not stages:
         raise ValueError(f"{where}: stages must be a non-empty dict name -> (N, 2) array")
-    clouds = {}
+    clouds: dict[str, np.ndarray] = {}
     for name, pts in stages.items():
         clouds[name] = as_array(f"stages[{name!r}]", pts, where)
         check_shape(f"stages[{name!r}]", clouds[name], (None, 2), where, "(2-D points)")

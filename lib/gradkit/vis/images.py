@@ -6,24 +6,32 @@ Taught in assignments 01 and 03.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_ndim, check_shape
 from ._panels import check_image_shape, draw_images, panels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["show_image_grid", "show_weight_templates"]
 
 
 def show_image_grid(
-    images,
-    labels=None,
-    class_names=None,
+    images: npt.ArrayLike,
+    labels: npt.ArrayLike | None = None,
+    class_names: Sequence[str] | None = None,
     *,
-    image_shape=None,
+    image_shape: Sequence[int] | None = None,
     ncols: int = 10,
     rescale: bool = True,
-    axes=None,
-):
+    axes: Axes | Iterable[Axes] | None = None,
+) -> Figure | SubFigure:
     """Show images in a grid, titled with their labels (class names when given).
 
     ``rescale`` maps each image to [0, 1] on its own (needed for mean-centred
@@ -52,7 +60,7 @@ def show_image_grid(
         )
     if len(images) == 0:
         raise ValueError(f"{where}: images must hold at least one image; got shape {images.shape}")
-    titles = [None] * len(images)
+    titles: list[object] = [None] * len(images)
     if labels is not None:
         labels = np.asarray(labels)
         check_shape("labels", labels, (len(images),), where, "(one label per image)")
@@ -62,7 +70,14 @@ def show_image_grid(
     return fig
 
 
-def show_weight_templates(W, image_shape, class_names=None, *, axes=None, ncols: int = 10):
+def show_weight_templates(
+    W: npt.ArrayLike,
+    image_shape: Sequence[int],
+    class_names: Sequence[str] | None = None,
+    *,
+    axes: Axes | Iterable[Axes] | None = None,
+    ncols: int = 10,
+) -> Figure | SubFigure:
     """Show each class's column of ``W`` as an image: the class's template.
 
     A bias row (the bias trick appends a constant-1 feature, so the bias is

@@ -6,19 +6,30 @@ Taught in assignments 01 and 05.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validation import as_array, check_ndim, check_shape
 from ._panels import check_limits, class_colors, grid_values, panels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["plot_training_curves", "plot_optimizer_trajectories"]
 
 
 def plot_training_curves(
-    loss_history, train_acc_history=None, val_acc_history=None, *, axes=None, smooth: int = 0
-):
+    loss_history: npt.ArrayLike,
+    train_acc_history: npt.ArrayLike | None = None,
+    val_acc_history: npt.ArrayLike | None = None,
+    *,
+    axes: Axes | Iterable[Axes] | None = None,
+    smooth: int = 0,
+) -> Figure | SubFigure:
     """Plot the loss per iteration and the train / validation accuracy per epoch.
 
     ``smooth > 1`` adds a moving average of that many iterations to the loss
@@ -33,7 +44,7 @@ def plot_training_curves(
     check_ndim("loss_history", loss, 1, where)
     if loss.size == 0:
         raise ValueError(f"{where}: loss_history must not be empty; got shape (0,)")
-    accs = {}
+    accs: dict[str, np.ndarray] = {}
     for name, hist in (("train", train_acc_history), ("val", val_acc_history)):
         if hist is not None:
             accs[name] = as_array(f"{name}_acc_history", hist, where)
@@ -60,16 +71,16 @@ def plot_training_curves(
 
 
 def plot_optimizer_trajectories(
-    f: Callable,
-    trajectories,
-    xlim,
-    ylim,
+    f: Callable[[np.ndarray], Any],
+    trajectories: Mapping[str, npt.ArrayLike],
+    xlim: npt.ArrayLike,
+    ylim: npt.ArrayLike,
     *,
-    ax=None,
+    ax: Axes | None = None,
     levels: int = 25,
     resolution: int = 150,
-    title=None,
-):
+    title: str | None = None,
+) -> Figure | SubFigure:
     """Contours of a 2-D function with the path each update rule took.
 
     ``f`` maps a point ``(2,)`` (or many points ``(M, 2)``) to a value; contour
@@ -83,7 +94,7 @@ def plot_optimizer_trajectories(
     xlim, ylim = check_limits("xlim", xlim, where), check_limits("ylim", ylim, where)
     if not isinstance(trajectories, Mapping):
         raise ValueError(f"{where}: trajectories must be a dict name -> (T, 2) array")
-    paths = {}
+    paths: dict[str, np.ndarray] = {}
     for name, path in trajectories.items():
         paths[name] = as_array(f"trajectories[{name!r}]", path, where)
         check_shape(f"trajectories[{name!r}]", paths[name], (None, 2), where, "(T points in 2-D)")
