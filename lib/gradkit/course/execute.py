@@ -95,7 +95,7 @@ class GradkitExecute(Execute):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if not self.extra_arguments:
-            self.extra_arguments = list(KERNEL_ARGS)
+            self.extra_arguments: list[str] = list(KERNEL_ARGS)
         self._timed_out = False
         self._skip: set[int] = set()
         self._token: str | None = None

@@ -16,6 +16,7 @@ import warnings
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -140,11 +141,11 @@ def grade(
             f"{assignment} was never released here; run `gradkit release {assignment}` first"
         )
     records: dict[str, dict[str, NotebookRecord]] = {}
-    with tempfile.TemporaryDirectory(prefix="gradkit-grade-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="gradkit-grade-") as tmp_name:
+        tmp = Path(tmp_name)
         found = collect_submissions(Path(submissions), assignment, notebooks, tmp)
         staging = tmp / "course"
-        overrides = {
+        overrides: dict[str, dict[str, Any]] = {
             "GradkitExecute": {"secret_file": str(secret)},
             "CourseDirectory": {"db_url": f"sqlite:///{course.db_path}"},
         }

@@ -57,13 +57,15 @@ def parse_test_cell(source: str) -> tuple[str, float] | None:
         n for n in tree.body if not (n in calls or isinstance(n, (ast.Import, ast.ImportFrom)))
     ]
     call = calls[0].value
+    assert isinstance(call, ast.Call)
     if len(calls) > 1 or others:
         raise TestCellError("a test cell holds one grade(...) call and nothing else")
-    points = next((k.value for k in call.keywords if k.arg == "points"), None)
+    points: ast.expr | None = next((k.value for k in call.keywords if k.arg == "points"), None)
     ok = (
         len(call.args) == 1
         and isinstance(call.args[0], ast.Constant)
         and isinstance(call.args[0].value, str)
+        and points is not None
         and isinstance(points, ast.Constant)
         and isinstance(points.value, (int, float))
         and points.value > 0
@@ -74,7 +76,9 @@ def parse_test_cell(source: str) -> tuple[str, float] | None:
             'a test cell is written grade("function_name", points=N) with N > 0; '
             f"got {ast.unparse(call)[:80]!r}"
         )
-    return call.args[0].value, float(points.value)
+    assert isinstance(points, ast.Constant) and isinstance(call.args[0], ast.Constant)
+    assert isinstance(points.value, (int, float))
+    return str(call.args[0].value), float(points.value)
 
 
 def test_cell_source(name: str, points: float) -> str:

@@ -106,9 +106,8 @@ def _notebook_feedback(record: NotebookRecord | None) -> list[str]:
     if record is None:
         return ["<p class='fail'>Not graded (see the instructor).</p>"]
     if record.status != GRADED:
-        return [
-            f"<p class='fail'>{html.escape(record.status.capitalize())}: {html.escape(record.note)}</p>"
-        ]
+        status, note = html.escape(record.status.capitalize()), html.escape(record.note)
+        return [f"<p class='fail'>{status}: {note}</p>"]
     body = []
     for test in record.tests:
         items = "".join(

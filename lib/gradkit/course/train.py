@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ __all__ = ["train_digits_demo", "DEMO_SETTINGS"]
 
 #: Model and solver settings of the demo (chosen on a held-out part of the
 #: training split, see tests/test_targets.py).
-DEMO_SETTINGS = {
+DEMO_SETTINGS: dict[str, Any] = {
     "hidden_dims": [100, 100],
     "normalization": "batchnorm",
     "dropout_keep_ratio": 0.7,

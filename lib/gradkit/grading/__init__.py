@@ -47,7 +47,7 @@ def show(result: TestResult) -> None:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:  # pragma: no cover - IPython is installed with the course extra
-        get_ipython = None  # type: ignore[assignment]
+        get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
         bundle = {"text/plain": result.text(), "text/html": result.html(), MIME: result.to_dict()}
         display(bundle, raw=True)

@@ -79,7 +79,7 @@ def serve(request_dir: str) -> None:
     namespace = _namespace()
     forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
     enc = Encoder(directory, "r")
-    outcomes = []
+    outcomes: list[dict[str, Any]] = []
     for raw in request["calls"]:
         call = _call(raw, directory)
         if not call.fn:  # an echo: the arguments were decoded, nothing is called

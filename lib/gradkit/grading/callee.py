@@ -155,7 +155,7 @@ def _shape_value(value: Any, returns: tuple[str, ...] | None, store: Callable[[A
         return value
     if not isinstance(value, (tuple, list)) or len(value) != len(returns):
         raise ValueError(f"returned {summarize(value)} instead of a tuple of {len(returns)} values")
-    out = []
+    out: list[Any] = []
     for item, tag in zip(value, returns):
         if tag == "keep":
             out.append(store(item))

@@ -1,4 +1,4 @@
-"""The checks a spec is built from: compare outputs, hidden cases, no mutation, speed, avoided calls.
+"""The checks a spec is built from: outputs, hidden cases, no mutation, speed, avoided calls.
 
 Every check is a small dataclass with a ``run(ctx) -> list[CheckResult]``.
 Those that compare values with the reference also match a wrong value
@@ -131,6 +131,13 @@ def _observe(outcomes: list[Outcome], view: Callable[[Any], Any]) -> list[Any]:
     return out
 
 
+def _viewer(spec: Spec, fn: str, output: str) -> Callable[[Any], Any]:
+    def view(value: Any) -> Any:
+        return pick(spec, fn, value, output)
+
+    return view
+
+
 def _minus(a: Any, b: Any) -> Any:
     if a is _FAILED or b is _FAILED:
         return _FAILED
@@ -208,12 +215,12 @@ class Outputs:
                     name, False, weight, self.kind, f"your function {outcome.error}", hint=hint
                 )
             for out in group:
+                view = _viewer(spec, fn, out)
                 observed = {}
                 for who, outs in outcomes.items():
-                    value = _observe([outs[i]], lambda v, out=out: pick(spec, fn, v, out))[0]
+                    value = _observe([outs[i]], view)[0]
                     if base is not None:
-                        b = _observe([base[who][i]], lambda v, out=out: pick(spec, fn, v, out))[0]
-                        value = _minus(value, b)
+                        value = _minus(value, _observe([base[who][i]], view)[0])
                     observed[who] = value
                 got, expected = observed[STUDENT], observed[REFERENCE]
                 if got is _FAILED:
@@ -264,13 +271,12 @@ class HiddenCases:
         results = []
         for k, outcome in enumerate(outcomes[STUDENT]):
             name = f"hidden case {k + 1}"
-            ok, candidates = outcome.ok, []
+            ok = outcome.ok
+            candidates: list[str] = []
             detail = "" if ok else f"your function raised an error ({outcome.error.split(':')[0]})"
             for out in names if ok else []:
-                observed = {
-                    who: _observe([outs[k]], lambda v, out=out: pick(spec, fn, v, out))[0]
-                    for who, outs in outcomes.items()
-                }
+                view = _viewer(spec, fn, out)
+                observed = {who: _observe([outs[k]], view)[0] for who, outs in outcomes.items()}
                 ok, candidates = judge(ctx, observed, self.rtol, self.atol)
                 if not ok:
                     detail = f"{out} differs from the reference"

@@ -96,7 +96,11 @@ def _numeric(
             raise _EvalFailed(bad.error)
         return [pick(spec, fn, o.value, out) for o in outcomes]
 
-    return numeric_backward(None, arrays, dout, batch=batch)
+    return numeric_backward(_unused, arrays, dout, batch=batch)
+
+
+def _unused(**_: Any) -> np.ndarray:  # numeric_backward's forward when a batch is given
+    raise AssertionError("evaluations go through the batch")
 
 
 class _EvalFailed(Exception):
@@ -179,7 +183,7 @@ def _pair_outcomes(
     out_name = next(n for n in spec.outputs(fwd) if not n.startswith("~"))
     dout = _dout_for(seed, pick(spec, fwd, ref_fwd.value, out_name))
     cache_pos = next(i for i, n in enumerate(spec.outputs(fwd)) if n.startswith("~"))
-    result = {}
+    result: dict[str, tuple[Outcome, Outcome | None]] = {}
     for w, f in forwards.items():
         if not f.ok:
             result[w] = (f, None)
@@ -276,7 +280,10 @@ class OwnBackward:
     tol: float = SELF_GRAD_TOL
     weight: float = 1.0
     name: str = "your backward agrees with the numeric gradient of your forward"
-    hint: str = "differentiate the forward pass you wrote, with the chain rule: downstream = upstream × local"
+    hint: str = (
+        "differentiate the forward pass you wrote, with the chain rule: "
+        "downstream = upstream × local"
+    )
 
     def run(self, ctx: Context) -> list[CheckResult]:
         spec = ctx.spec
@@ -355,7 +362,8 @@ class HiddenPairCases:
                 ctx, self.fwd, self.bwd, f"hidden|{self.fwd}|{k}", inp, seed, list(ctx.callees)
             )
             failed = _failure(pair[STUDENT], self.fwd, self.bwd)
-            ok, detail, candidates = not failed, failed.split(":")[0], []
+            ok, detail = not failed, failed.split(":")[0]
+            candidates: list[str] = []
             views: list[tuple[str, Callable]] = [
                 (
                     out_name,

@@ -47,7 +47,7 @@ class Steps:
     def _trajectory(self, ctx: Context, who: str, inp: Inputs) -> tuple[list, Any, str]:
         w, dws, config = inp.args
         fn = ctx.spec.primary
-        ws = []
+        ws: list[Any] = []
         for k, dw in enumerate(dws):
             call = Call(fn, Inputs((w, dw, config)), returns=("data", "data"))
             outcome = ctx.run(who, [(f"steps|{self.case.label}|{self.case.seed}|{k}", call)])[0]
@@ -109,17 +109,18 @@ class Steps:
                     )
                 )
                 return results
-            observed = {
+            states: dict[str, Any] = {
                 w: ({k: r[1].get(k) for k in self.state} if r[1] is not None else None)
                 for w, r in runs.items()
             }
-            got, expected = observed[STUDENT], observed[REFERENCE]
+            got: Any = states[STUDENT]
+            expected: Any = states[REFERENCE]
             missing = [k for k in self.state if k not in config_s]
             ok = not missing and all(
                 _same(got[k], expected[k], self.rtol, self.atol) for k in self.state
             )
             detail = ""
-            candidates = ctx.diagnose(observed, _same_state(self.state, slack))
+            candidates = ctx.diagnose(states, _same_state(self.state, slack))
             if missing:
                 detail = f"config has no {', '.join(missing)}"
             elif not ok:
@@ -227,17 +228,22 @@ class Statistics:
                 )
             ]
         observed = {w: (_stats(o[0].value) if o[0].ok else None) for w, o in outcomes.items()}
-        got, expected = observed[STUDENT], observed[REFERENCE]
+        got: Any = observed[STUDENT]
+        expected: Any = observed[REFERENCE]
         candidates = ctx.diagnose(observed, lambda a, b: _stats_agree(a, b, self.rtol))
         if _stats_agree(got, expected, self.rtol):
             return [CheckResult(name, True, self.weight)]
         if got is None:
             detail = f"expected a float array, got {type(student.value).__name__}"
         elif got["shape"] != expected["shape"] or got["dtype"] != expected["dtype"]:
-            detail = f"expected shape {expected['shape']} ({expected['dtype']}), got {got['shape']} ({got['dtype']})"
+            detail = (
+                f"expected shape {expected['shape']} ({expected['dtype']}), "
+                f"got {got['shape']} ({got['dtype']})"
+            )
         else:
             detail = (
-                f"expected std {expected['std']:.4g}, mean {expected['mean']:.2g}, {expected['zeros']:.0%} zeros; "
+                f"expected std {expected['std']:.4g}, mean {expected['mean']:.2g}, "
+                f"{expected['zeros']:.0%} zeros; "
                 f"got std {got['std']:.4g}, mean {got['mean']:.2g}, {got['zeros']:.0%} zeros"
             )
         return [

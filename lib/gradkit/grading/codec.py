@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
         raise BridgeDataError(f"cannot open {path.name}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
-        if not os.path.stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             raise BridgeDataError(f"{path.name} is not a regular file")
         if st.st_size > limit:
             raise BridgeDataError(

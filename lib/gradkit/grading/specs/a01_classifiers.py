@@ -1,4 +1,5 @@
-"""Specs of assignment 01, part 2 (linear_classifiers.ipynb): SVM and softmax losses, numeric gradient."""
+"""Specs of assignment 01, part 2 (linear_classifiers.ipynb): SVM and softmax losses, numeric
+gradient."""
 
 from __future__ import annotations
 
@@ -116,7 +117,8 @@ SVM_MISTAKES = [
     ),
     Mistake(
         "correct_column_sign",
-        "your dW adds x_i to the correct class's column, where each active margin should take it away",
+        "your dW adds x_i to the correct class's column, "
+        "where each active margin should take it away",
         _svm_correct_column_added,
     ),
 ]
@@ -162,7 +164,8 @@ def weight_loss_spec(
             rtol=STABLE_RTOL,
             atol=STABLE_RTOL,
             name="stable for scores of magnitude 1e4",
-            hint="exponentials of scores near 1e4 overflow: shift each row of scores before exponentiating"
+            hint="exponentials of scores near 1e4 overflow: "
+            "shift each row of scores before exponentiating"
             if softmax
             else "compute margins from score differences",
         ),
@@ -304,17 +307,20 @@ eval_numerical_gradient = Spec(
     mistakes=[
         Mistake(
             "one_sided",
-            "your gradient matches a one-sided difference (f(x + h) − f(x)) / h, whose error is O(h)",
+            "your gradient matches a one-sided difference (f(x + h) − f(x)) / h, "
+            "whose error is O(h)",
             _one_sided,
         ),
         Mistake(
             "half_step",
-            "your gradient is twice the centred difference: the step from x − h to x + h is 2h long",
+            "your gradient is twice the centred difference: "
+            "the step from x − h to x + h is 2h long",
             _half_step,
         ),
         Mistake(
             "not_restored",
-            "your function leaves each perturbed entry at x − h, so later entries are computed at a shifted x",
+            "your function leaves each perturbed entry at x − h, "
+            "so later entries are computed at a shifted x",
             _not_restored,
         ),
     ],

@@ -1,4 +1,5 @@
-"""Specs of assignment 01, part 1 (linear_regression.ipynb): least squares, ridge, logistic regression."""
+"""Specs of assignment 01, part 1 (linear_regression.ipynb): least squares, ridge and logistic
+regression."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ STABLE_RTOL = 1e-6
 INVERSES = ("numpy.linalg.inv", "numpy.linalg.pinv")
 
 
-def regression_problem(n: int, d: int, k: int | None = None, **kwargs: float | bool):
-    """Inputs ``(X (n, d), y (n,) or (n, k))`` from a random linear model with a little noise."""
+def regression_problem(n: int, d: int, k: int | None = None, reg: float | None = None):
+    """Inputs ``(X (n, d), y (n,) or (n, k)[, reg])`` from a random linear model, a little noise."""
+    kwargs = {} if reg is None else {"reg": reg}
 
     def make(rng: np.random.Generator):
         X = rng.standard_normal((n, d))
@@ -34,10 +36,10 @@ def regression_problem(n: int, d: int, k: int | None = None, **kwargs: float | b
     return make
 
 
-def _hidden_regression(**kwargs: float):
+def _hidden_regression(reg: float | None = None):
     def make(rng: np.random.Generator):
         n, d = int(rng.integers(5, 40)), int(rng.integers(1, 5))
-        return regression_problem(n, d, **kwargs)(rng)
+        return regression_problem(n, d, reg=reg)(rng)
 
     return make
 
@@ -74,7 +76,8 @@ SMALL = Case("N=20, D=4", regression_problem(20, 4), seed=11)
 MULTI = Case("y of shape (N, K): N=15, D=3, K=2", regression_problem(15, 3, k=2), seed=12)
 PREDICTIONS = Mistake(
     "predictions",
-    "your function returns the predictions X·w (one per example) instead of the weights w (one per feature)",
+    "your function returns the predictions X·w (one per example) "
+    "instead of the weights w (one per feature)",
     _predictions,
 )
 
