@@ -37,14 +37,8 @@ NUMGRAD = '''def eval_numerical_gradient(f, x, h=1e-5):
 
 
 def _test(name, points):
-    return (
-        f"from gradkit.grading import check_{name}\n"
-        "hidden = None\n"
-        "### BEGIN HIDDEN TESTS\n"
-        'hidden = "gradkit:hidden"\n'
-        "### END HIDDEN TESTS\n"
-        f"check_{name}({name}, points={points}, hidden=hidden)"
-    )
+    """The one-line test cell an instructor writes; the release makes it a locked test cell."""
+    return f'grade("{name}", points={points})'
 
 
 def _meta(kind, gid, points=None):
@@ -63,14 +57,13 @@ def _meta(kind, gid, points=None):
 def tiny_notebook():
     cells = [
         new_markdown_cell("# Tiny assignment", metadata=_meta("text", "intro")),
-        new_code_cell("import numpy as np", metadata=_meta("text", "setup")),
-        new_code_cell(LEAST_SQUARES, metadata=_meta("answer", "least_squares")),
-        new_code_cell(_test("least_squares", 2), metadata=_meta("test", "test_least_squares", 2)),
-        new_code_cell(NUMGRAD, metadata=_meta("answer", "eval_numerical_gradient")),
         new_code_cell(
-            _test("eval_numerical_gradient", 2),
-            metadata=_meta("test", "test_eval_numerical_gradient", 2),
+            "import numpy as np\nfrom gradkit.grading import grade", metadata=_meta("text", "setup")
         ),
+        new_code_cell(LEAST_SQUARES, metadata=_meta("answer", "least_squares")),
+        new_code_cell(_test("least_squares", 2)),
+        new_code_cell(NUMGRAD, metadata=_meta("answer", "eval_numerical_gradient")),
+        new_code_cell(_test("eval_numerical_gradient", 2)),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {

@@ -68,9 +68,9 @@ def _release_notebooks():
 @pytest.mark.parametrize("assignment, notebook", _release_notebooks())
 def test_every_stub_fails_every_test(assignment, notebook):
     path = COURSE.assignments_dir / assignment / f"{notebook}.ipynb"
-    rows = check_notebook(path, timeout=60)
-    assert rows, "no test cells"
-    passing = [r["grade_id"] for r in rows if r["score"] > 0]
+    results = check_notebook(path, timeout=60)
+    assert results, "no test cells"
+    passing = [r.test for r in results if r.score > 0]
     assert passing == [], f"stubs earn points in {passing}"
     # the student's self-check says so through its exit status
     res = subprocess.run(
@@ -80,17 +80,25 @@ def test_every_stub_fails_every_test(assignment, notebook):
 
 
 @pytest.mark.parametrize("assignment, notebook", _release_notebooks())
-def test_test_cells_score_what_their_metadata_says(assignment, notebook):
-    """A checker's points= must equal the cell's nbgrader points, or the partial credit is off."""
-    import re
-
+def test_released_test_cells_carry_the_points_of_the_solutions_one_line(assignment, notebook):
+    """Points are written once, in grade("name", points=N); the release copies them."""
     import nbformat
 
-    nb = nbformat.read(str(COURSE.solutions / assignment / f"{notebook}.ipynb"), as_version=4)
-    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    assert tests
-    for cell in tests:
-        meta = cell.metadata["nbgrader"]
-        found = re.findall(r"points=(\d+(?:\.\d+)?)", cell.source)
-        assert found and float(found[-1]) == float(meta["points"]), meta["grade_id"]
-        assert meta["locked"] and 'hidden = "gradkit:hidden"' in cell.source, meta["grade_id"]
+    from gradkit.course.nbgrader_plugins import parse_test_cell
+
+    source = nbformat.read(str(COURSE.solutions / assignment / f"{notebook}.ipynb"), as_version=4)
+    wanted = dict(filter(None, (parse_test_cell(c.source) for c in source.cells)))
+    released = nbformat.read(
+        str(COURSE.assignments_dir / assignment / f"{notebook}.ipynb"), as_version=4
+    )
+    tests = {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in released.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
+    assert wanted and set(tests) == {f"test_{name}" for name in wanted}
+    for name, points in wanted.items():
+        cell = tests[f"test_{name}"]
+        assert cell.metadata["nbgrader"]["points"] == points
+        assert cell.metadata["nbgrader"]["locked"] is True
+        assert parse_test_cell(cell.source) == (name, points)

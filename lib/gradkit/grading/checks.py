@@ -314,7 +314,10 @@ class NoMutation:
         # How the arguments were changed can match a catalogued mistake.
         key, call = changed[0]
         after = {w: ctx.run(w, [(key, call)])[0] for w in ctx.callees}
-        observed = {w: (o.args_after if o.ok else None) for w, o in after.items()}
+        observed = {
+            w: ((o.args_after.args, o.args_after.kwargs) if o.ok and o.args_after else None)
+            for w, o in after.items()
+        }
         candidates = ctx.diagnose(
             observed, lambda a, b: a is not None and b is not None and deep_equal(a, b)
         )

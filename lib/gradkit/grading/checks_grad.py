@@ -11,6 +11,9 @@
 
 Numeric gradients come from :func:`gradkit.gradcheck.numeric_backward`, with
 every perturbed input of a check sent to the student's callee in one batch.
+The two "own" checks are extras: they are reported always, but count only
+once the values are right (a function returning constants is consistent with
+itself and must not earn points for it).
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ class OwnGradient:
         )[0]
         if not outcome.ok:
             return [
-                CheckResult(name, False, self.weight, "values", f"your function {outcome.error}")
+                CheckResult(name, False, self.weight, "extra", f"your function {outcome.error}")
             ]
         try:
             analytic = pick(spec, fn, outcome.value, self.grad)
@@ -156,12 +159,12 @@ class OwnGradient:
                 values = [analytic.get(k) for k in keys]
             err, _ = _compare_numeric(numeric, values, list(numeric))
         except _EvalFailed as exc:
-            return [CheckResult(name, False, self.weight, "values", f"your function {exc}")]
+            return [CheckResult(name, False, self.weight, "extra", f"your function {exc}")]
         except (IndexError, KeyError, TypeError, ValueError):
             err = np.inf
         detail = f"relative error {err:.1e} (want < {self.tol:.0e})"
         return [
-            CheckResult(name, bool(err < self.tol), self.weight, "values", detail, hint=self.hint)
+            CheckResult(name, bool(err < self.tol), self.weight, "extra", detail, hint=self.hint)
         ]
 
 
@@ -303,14 +306,14 @@ class OwnBackward:
             )
             failed = _failure(pair[STUDENT], self.fwd, self.bwd)
             if failed:
-                return [CheckResult(self.name, False, self.weight, "values", failed)]
+                return [CheckResult(self.name, False, self.weight, "extra", failed)]
             ref_out = pick(spec, self.fwd, pair[REFERENCE][0].value, out_name)
             dout = _dout_for(case.seed, ref_out)
             try:
                 numeric = _numeric(ctx, self.fwd, inp, self.wrt, out_name, dout)
             except _EvalFailed as exc:
                 return [
-                    CheckResult(self.name, False, self.weight, "values", f"your {self.fwd} {exc}")
+                    CheckResult(self.name, False, self.weight, "extra", f"your {self.fwd} {exc}")
                 ]
             except ValueError:  # the student's forward output has the wrong shape
                 return [
@@ -318,7 +321,7 @@ class OwnBackward:
                         self.name,
                         False,
                         self.weight,
-                        "values",
+                        "extra",
                         f"your {self.fwd} returns an output of the wrong shape",
                     )
                 ]
@@ -332,7 +335,7 @@ class OwnBackward:
                 )
         return [
             CheckResult(
-                self.name, bool(worst < self.tol), self.weight, "values", detail, hint=self.hint
+                self.name, bool(worst < self.tol), self.weight, "extra", detail, hint=self.hint
             )
         ]
 

@@ -116,17 +116,22 @@ def layer_specs(
         kind="layer",
         title=f"{title} (forward)" if title else "",
     )
+    # A forward mistake shows in the backward test too, through the forward it replaces.
+    as_forward = [
+        Mistake(m.id, m.message, m.impl if isinstance(m.impl, dict) else {forward: m.impl})
+        for m in forward_mistakes
+    ]
     bwd_spec = Spec(
         name=backward,
         functions={backward: bwd_ref, forward: fwd_ref},
-        returns={forward: fwd_returns, backward: grads},
+        returns={forward: fwd_returns, backward: grads[0] if len(grads) == 1 else grads},
         checks=[
             Backward(cases, forward, backward, weight=2.0 if len(grads) == 1 else 1.0),
             OwnBackward(cases, forward, backward, wrt=wrt, weight=1.0),
             HiddenPairCases(hidden, forward, backward),
             NoMutation(exempt=exempt),
         ],
-        mistakes=[*backward_mistakes, *forward_mistakes],
+        mistakes=[*backward_mistakes, *as_forward],
         kind="layer",
         title=f"{title} (backward)" if title else "",
     )

@@ -68,6 +68,8 @@ class CheckResult:
 class TestResult:
     """The verdict on one graded function: its checks, points and any whole-test problem."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     test: str
     points: float
     checks: list[CheckResult] = field(default_factory=list)

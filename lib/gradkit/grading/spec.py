@@ -169,6 +169,10 @@ class Spec:
         return not isinstance(self.returns.get(fn or self.primary, "value"), str)
 
     def forbidden_names(self) -> list[str]:
-        """Everything the delegation watch flags: the references and ``forbidden``."""
-        names = [dotted_name(f) for f in self.functions.values()]
-        return sorted(set(names) | set(self.forbidden))
+        """What the delegation watch flags: the primary function's reference and ``forbidden``.
+
+        The other functions a spec needs (the forward pass a backward test
+        calls) are helpers here: using gradkit's version of them is judged by
+        their own test.
+        """
+        return sorted({dotted_name(self.functions[self.primary]), *self.forbidden})

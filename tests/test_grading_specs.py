@@ -1,0 +1,103 @@
+"""Every spec in the registry, held to the same bar (the cases are derived from the specs).
+
+For each graded function: the reference earns full marks (public and hidden
+cases), the release stub earns 0, a function that calls the reference earns
+0, and every catalogued mistake loses points and is named in the result.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gradkit.course.nbgrader_plugins import parse_test_cell
+from gradkit.grading import all_specs
+from gradkit.grading.callee import DirectCallee
+from gradkit.grading.engine import run_spec
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = all_specs()
+MISTAKES = [(name, m.id) for name, spec in SPECS.items() for m in spec.mistakes]
+POINTS = 3.0
+TOKEN = "pytest-student"
+
+
+def _as_student(spec, functions):
+    """A callee like a student's notebook: delegation to the reference is watched."""
+    return DirectCallee(functions, forbidden=tuple(spec.forbidden_names()))
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_reference_earns_full_marks(name, token):
+    spec = SPECS[name]
+    result = run_spec(spec, DirectCallee(spec.implementation()), POINTS, token)
+    assert result.score == POINTS, result.text()
+    assert any(c.hidden for c in result.checks) == (token is not None)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_stub_earns_zero_and_is_told_to_implement(name):
+    spec = SPECS[name]
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    result = run_spec(spec, _as_student(spec, {f: stub for f in spec.functions}), POINTS, TOKEN)
+    assert result.score == 0
+    assert "not implemented yet" in result.text()
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_calling_the_reference_earns_zero(name):
+    spec = SPECS[name]
+    wrappers = {}
+    for fn, ref in spec.implementation().items():
+        wrappers[fn] = lambda *a, _ref=ref, **k: _ref(*a, **k)
+    result = run_spec(spec, _as_student(spec, wrappers), POINTS, TOKEN)
+    assert result.score == 0
+    assert "gradkit's reference" in result.problem
+
+
+@pytest.mark.parametrize("name, mistake", MISTAKES)
+def test_each_catalogued_mistake_loses_points_and_is_named(name, mistake):
+    spec = SPECS[name]
+    m = next(m for m in spec.mistakes if m.id == mistake)
+    result = run_spec(spec, _as_student(spec, spec.implementation(m)), POINTS, TOKEN)
+    assert 0 <= result.score < POINTS
+    named = [c for c in result.checks if c.mistake == mistake]
+    assert named, f"{mistake} was not diagnosed:\n{result.text()}"
+    assert m.message in result.text()
+    assert not [c for c in result.checks if c.mistake and c.mistake != mistake], result.text()
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_hidden_cases_reveal_no_inputs_or_expected_values(name):
+    spec = SPECS[name]
+    worst = spec.mistakes[0] if spec.mistakes else None
+    result = run_spec(spec, _as_student(spec, spec.implementation(worst)), POINTS, TOKEN)
+    for check in (c for c in result.checks if c.hidden):
+        assert "expected" not in check.detail and "got" not in check.detail
+        assert not any(ch.isdigit() for ch in check.detail), check.detail
+
+
+def _graded_cells():
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                parsed = parse_test_cell("".join(cell["source"]))
+                if parsed:
+                    yield path, parsed
+
+
+def test_every_test_cell_names_a_spec_of_its_assignment_and_every_spec_is_tested():
+    seen = {}
+    for path, (name, _points) in _graded_cells():
+        assert name in SPECS, f"{path.name}: grade({name!r}) has no spec"
+        assert SPECS[name].assignment == path.parent.name, name
+        assert name not in seen, f"{name} is graded twice ({seen[name]} and {path.name})"
+        seen[name] = path.name
+    assert set(seen) == set(SPECS), f"specs without a test cell: {set(SPECS) - set(seen)}"
