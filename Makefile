@@ -1,6 +1,7 @@
 # Two entry points that work on a fresh machine with only Python 3.10+:
 #   make demo   the whole instructor cycle on built-in sample submissions
-#   make test   the full test suite (library, notebooks, release, end-to-end grading)
+#   make test   lint and type checks, then the full test suite (library, notebooks,
+#               release, end-to-end grading)
 # Both create .venv when it is missing and install the project into it.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.gradkit-installed
 # nbgrader runs `alembic` by name: the venv's bin must be on PATH for every command.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test bench release install clean
+.PHONY: demo test lint bench release course-map install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "gradkit needs Python 3.10 or newer; found " + sys.version.split()[0]'
@@ -24,7 +25,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/gradkit demo --dir demo-output
 
-test: $(STAMP)
+# ruff and mypy are installed by the `test` extra; their configuration is in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lib tests bench nbgrader_config.py
+	$(VENV)/bin/ruff format --check lib tests bench nbgrader_config.py
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest
 
 # Benchmarks live outside the test suite (see bench/README.md).
@@ -34,5 +41,8 @@ bench: $(STAMP)
 release: $(STAMP)
 	$(VENV)/bin/gradkit release
 
+course-map: $(STAMP)
+	$(PY) -m gradkit.course.coursemap > docs/course-map.md
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis gradebook.db
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache gradebook.db

@@ -5,7 +5,7 @@ import pytest
 from gradkit.course.demo import run_demo
 from gradkit.course.directory import UserError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.a01]  # the demo and the tiny course grade 01
 
 
 def test_demo_scores_full_zero_and_partial(tmp_path):

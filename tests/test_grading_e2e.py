@@ -22,7 +22,7 @@ from gradkit.course.grade import grade
 from gradkit.course.release import release, release_problems
 from gradkit.course.report import scores, write_feedback
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.a01]  # the demo and the tiny course grade 01
 
 #: Per-cell timeout for these tests: long enough for the tiny checks (< 1 s),
 #: short enough to keep the two hanging submissions cheap.

@@ -1,4 +1,4 @@
-"""Accuracy targets of CURRICULUM.md on the embedded digits (validation split).
+"""Accuracy targets of docs/CURRICULUM.md on the embedded digits (validation split).
 
 | model                                   | target  | measured, seed 0 (seeds 0-4)   |
 |-----------------------------------------|---------|--------------------------------|
@@ -40,7 +40,7 @@ from gradkit.solver import Solver
 
 pytestmark = pytest.mark.slow
 
-# Targets from CURRICULUM.md (validation accuracy on the embedded digits).
+# Targets from docs/CURRICULUM.md (validation accuracy on the embedded digits).
 SOFTMAX_TARGET = 0.95
 SVM_TARGET = 0.94
 TWO_LAYER_TARGET = 0.97
@@ -118,22 +118,26 @@ def fit_net(model, data, seed, learning_rate):
     return solver.val_acc_history[-1]
 
 
+@pytest.mark.a01
 def test_softmax_target():
     acc = fit_linear(Softmax, digits_splits(), 0, **SOFTMAX_HP)
     assert acc >= SOFTMAX_TARGET, f"softmax val acc {acc:.4f} < {SOFTMAX_TARGET}"
 
 
+@pytest.mark.a01
 def test_linear_svm_target():
     acc = fit_linear(LinearSVM, digits_splits(), 0, **SVM_HP)
     assert acc >= SVM_TARGET, f"linear SVM val acc {acc:.4f} < {SVM_TARGET}"
 
 
+@pytest.mark.a02
 def test_two_layer_target():
     hp = TWO_LAYER_HP
     acc = fit_net(two_layer(0, hp["reg"]), digits_splits(), 0, hp["learning_rate"])
     assert acc >= TWO_LAYER_TARGET, f"two-layer val acc {acc:.4f} < {TWO_LAYER_TARGET}"
 
 
+@pytest.mark.a05
 def test_deep_net_with_batchnorm_and_dropout_target():
     hp = DEEP_HP
     acc = fit_net(deep_net(0, hp["keep"], hp["reg"]), digits_splits(), 0, hp["learning_rate"])

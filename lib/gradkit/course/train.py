@@ -3,7 +3,7 @@
 Trains the reference FullyConnectedNet (100-100, batch norm, dropout) with
 the Solver and its progress bar, saves the loss and accuracy curves as a PNG
 and returns the accuracies. The settings are those that reach the deep-net
-target of CURRICULUM.md in ``tests/test_targets.py``.
+target of docs/CURRICULUM.md in ``tests/test_targets.py``.
 
 Taught in assignment 05 (training a network end to end).
 """
