@@ -39,17 +39,22 @@ WRONG_FUNCTIONS = {
     "least_squares": """def least_squares(X, y):
     return np.linalg.inv(X.T @ X) @ X.T @ y
 """,
-    "eval_numerical_gradient": """def eval_numerical_gradient(f, x, h=1e-5):
-    grad = np.zeros_like(x, dtype=float)
-    fx = f(x)
-    for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        grad[ix] = (f(x) - fx) / h
-        x[ix] = old
-    return grad
-""",
 }
+
+
+def _catalogued(function: str, mistake: str) -> str:
+    """The source of a catalogued mistake's implementation, renamed to ``function``."""
+    import inspect
+
+    from ..grading import get_spec
+
+    impl = next(m.impl for m in get_spec(function).mistakes if m.id == mistake)
+    source = inspect.getsource(impl)  # type: ignore[arg-type]
+    return re.sub(r"^def \w+\(", f"def {function}(", source, count=1)
+
+
+# The third planted mistake is taken from the grader's own catalogue.
+WRONG_FUNCTIONS["eval_numerical_gradient"] = _catalogued("eval_numerical_gradient", "one_sided")
 
 
 def kit_root() -> Path:

@@ -16,17 +16,13 @@ Everything random takes a ``seed`` or an ``rng`` (``np.random.Generator``);
 nothing touches numpy's global random state.
 """
 
-from .cifar10 import CIFAR10_CLASSES, load_cifar10, write_cifar10_batch
-from .digits import load_digits, train_val_split
-from .toy import make_blobs, make_circles, make_spiral
+from . import cifar10, digits, toy
+from .cifar10 import *  # noqa: F403
+from .digits import *  # noqa: F403
+from .toy import *  # noqa: F403
 
-__all__ = [
-    "load_digits",
-    "train_val_split",
-    "load_cifar10",
-    "write_cifar10_batch",
-    "CIFAR10_CLASSES",
-    "make_spiral",
-    "make_blobs",
-    "make_circles",
-]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += digits.__all__
+__all__ += cifar10.__all__
+__all__ += toy.__all__

@@ -14,38 +14,13 @@ name from ``gradkit.layers``.
 Taught in assignment 02.
 """
 
-from .activations import (
-    elu_backward,
-    elu_forward,
-    leaky_relu_backward,
-    leaky_relu_forward,
-    relu_backward,
-    relu_dead_fraction,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    tanh_backward,
-    tanh_forward,
-)
-from .affine import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward
-from .maxout import maxout_backward, maxout_forward
+from . import activations, affine, maxout
+from .activations import *  # noqa: F403
+from .affine import *  # noqa: F403
+from .maxout import *  # noqa: F403
 
-__all__ = [
-    "affine_forward",
-    "affine_backward",
-    "relu_forward",
-    "relu_backward",
-    "relu_dead_fraction",
-    "leaky_relu_forward",
-    "leaky_relu_backward",
-    "sigmoid_forward",
-    "sigmoid_backward",
-    "tanh_forward",
-    "tanh_backward",
-    "elu_forward",
-    "elu_backward",
-    "maxout_forward",
-    "maxout_backward",
-    "affine_relu_forward",
-    "affine_relu_backward",
-]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += affine.__all__
+__all__ += activations.__all__
+__all__ += maxout.__all__

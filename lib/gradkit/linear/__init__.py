@@ -14,25 +14,13 @@ Closed forms are computed by solving the normal equations with
 more accurate.
 """
 
-from .classifier import LinearClassifier, LinearSVM, Softmax
-from .classifier_losses import (
-    softmax_loss_naive,
-    softmax_loss_vectorized,
-    svm_loss_naive,
-    svm_loss_vectorized,
-)
-from .regression import add_bias_column, least_squares, logistic_regression_loss, ridge
+from . import classifier, classifier_losses, regression
+from .classifier import *  # noqa: F403
+from .classifier_losses import *  # noqa: F403
+from .regression import *  # noqa: F403
 
-__all__ = [
-    "add_bias_column",
-    "least_squares",
-    "ridge",
-    "logistic_regression_loss",
-    "svm_loss_naive",
-    "svm_loss_vectorized",
-    "softmax_loss_naive",
-    "softmax_loss_vectorized",
-    "LinearClassifier",
-    "LinearSVM",
-    "Softmax",
-]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += regression.__all__
+__all__ += classifier_losses.__all__
+__all__ += classifier.__all__

@@ -13,7 +13,11 @@ Taught in assignment 02 (TwoLayerNet), 03 (batch/layer norm in the
 FullyConnectedNet), 04 (dropout) and 05 (training it with the Solver).
 """
 
-from .fc_net import NORMALIZATIONS, FullyConnectedNet
-from .two_layer_net import TwoLayerNet
+from . import fc_net, two_layer_net
+from .fc_net import *  # noqa: F403
+from .two_layer_net import *  # noqa: F403
 
-__all__ = ["TwoLayerNet", "FullyConnectedNet", "NORMALIZATIONS"]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += two_layer_net.__all__
+__all__ += fc_net.__all__

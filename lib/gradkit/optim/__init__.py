@@ -27,26 +27,12 @@ arrays. Pass the returned config to the next call. A float32 ``w`` stays
 float32 (state included); anything else is computed in float64.
 """
 
-from .lbfgs import lbfgs
-from .update_rules import (
-    UPDATE_RULES,
-    adagrad,
-    adam,
-    get_update_rule,
-    nesterov_momentum,
-    rmsprop,
-    sgd,
-    sgd_momentum,
-)
+from . import lbfgs as _lbfgs_module
+from . import update_rules
+from .lbfgs import *  # noqa: F403
+from .update_rules import *  # noqa: F403
 
-__all__ = [
-    "sgd",
-    "sgd_momentum",
-    "nesterov_momentum",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "get_update_rule",
-    "UPDATE_RULES",
-    "lbfgs",
-]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += update_rules.__all__
+__all__ += _lbfgs_module.__all__  # the function lbfgs, not its module

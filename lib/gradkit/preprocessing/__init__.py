@@ -42,32 +42,11 @@ Applying stats fitted on examples of one shape to X with another shape raises
 float32 out; everything else is computed and returned in float64.
 """
 
-from .pca import fit_pca, inverse_pca, inverse_whiten, pca_transform, whiten
-from .scaling import (
-    center,
-    fit_center,
-    fit_minmax,
-    fit_standardize,
-    inverse_center,
-    inverse_minmax_scale,
-    inverse_standardize,
-    minmax_scale,
-    standardize,
-)
+from . import pca, scaling
+from .pca import *  # noqa: F403
+from .scaling import *  # noqa: F403
 
-__all__ = [
-    "fit_center",
-    "center",
-    "inverse_center",
-    "fit_standardize",
-    "standardize",
-    "inverse_standardize",
-    "fit_minmax",
-    "minmax_scale",
-    "inverse_minmax_scale",
-    "fit_pca",
-    "pca_transform",
-    "inverse_pca",
-    "whiten",
-    "inverse_whiten",
-]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += scaling.__all__
+__all__ += pca.__all__

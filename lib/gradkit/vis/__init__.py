@@ -12,18 +12,15 @@ The plots are grouped by what they show: :mod:`~gradkit.vis.images`,
 :mod:`~gradkit.vis.training`; import them from ``gradkit.vis``.
 """
 
-from .activations import plot_activation_functions, plot_activation_histograms
-from .data import plot_decision_regions, plot_preprocessing_clouds
-from .images import show_image_grid, show_weight_templates
-from .training import plot_optimizer_trajectories, plot_training_curves
+from . import activations, data, images, training
+from .activations import *  # noqa: F403
+from .data import *  # noqa: F403
+from .images import *  # noqa: F403
+from .training import *  # noqa: F403
 
-__all__ = [
-    "plot_activation_functions",
-    "show_image_grid",
-    "show_weight_templates",
-    "plot_training_curves",
-    "plot_decision_regions",
-    "plot_preprocessing_clouds",
-    "plot_activation_histograms",
-    "plot_optimizer_trajectories",
-]
+# The package's API is the union of its parts' (each part's __all__ lists its names).
+__all__: list[str] = []
+__all__ += activations.__all__
+__all__ += images.__all__
+__all__ += training.__all__
+__all__ += data.__all__
