@@ -6,8 +6,9 @@ catalogued mistake directly), remembering outcomes so no call runs twice,
 matching a wrong output against the mistake catalogue, and the scoring
 rules:
 
-* checks of kind ``"extra"`` (no mutation, speed, stability, dtype) count
-  only once every ``"values"`` check passed;
+* checks of kind ``"extra"`` (no mutation, speed, stability, a gradient
+  consistent with its own loss) earn in proportion to the share of the
+  ``"values"`` weight that passed: nothing while every value is wrong;
 * only the first failure of a cascade gets a hint; a diagnosis already
   given is not repeated;
 * a student function that ran gradkit's reference scores 0.
@@ -117,10 +118,12 @@ def _finalize(ctx: Context, results: list[CheckResult]) -> None:
         if not r.passed and r.candidates and not r.mistake:
             r.mistake = ctx.best_mistake(r.candidates)
             r.diagnosis = messages.get(r.mistake, "")
-    values_ok = all(r.passed for r in results if r.kind == "values")
+    values = [r for r in results if r.kind == "values"]
+    total = sum(r.weight for r in values)
+    share = sum(r.weight for r in values if r.passed) / total if total else 1.0
     for r in results:
-        if r.kind == "extra" and not values_ok:
-            r.counted = False
+        if r.kind == "extra":
+            r.credit = round(share, 4)
     seen_failure, seen_diag, last_detail = False, set(), None
     for r in results:
         if r.passed:

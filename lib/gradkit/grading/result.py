@@ -26,11 +26,13 @@ class CheckResult:
     """One sub-check of a graded function.
 
     ``kind`` is ``"values"`` for checks that compare values and ``"extra"``
-    for checks that do not (no mutation, speed, stability, dtype): extras
-    count only once every values check passed (``counted`` is False
-    otherwise). ``diagnosis`` names a catalogued mistake the student's
-    output matches (``mistake`` is its id); ``hint`` is a general pointer,
-    given only for the first failure of a cascade.
+    for checks that do not (no mutation, speed, stability, consistency of a
+    gradient with its own loss): an extra earns ``credit`` of its weight, the
+    share of the values weight that passed — nothing while every value is
+    wrong, all of it once the values are right. ``diagnosis`` names a
+    catalogued mistake the student's output matches (``mistake`` is its id);
+    ``hint`` is a general pointer, given only for the first failure of a
+    cascade.
     """
 
     name: str
@@ -42,13 +44,22 @@ class CheckResult:
     mistake: str = ""
     hint: str = ""
     hidden: bool = False
-    counted: bool = True
+    credit: float = 1.0
     #: Mistake ids whose output matched the student's here (the engine picks one).
     candidates: list[str] = field(default_factory=list, repr=False)
 
     @property
+    def counted(self) -> bool:
+        return self.credit > 0
+
+    @property
     def earned(self) -> float:
-        return self.weight if (self.passed and self.counted) else 0.0
+        return self.weight * self.credit if self.passed else 0.0
+
+    def _credit_note(self) -> str:
+        if self.credit <= 0:
+            return "scored once the values are right"
+        return f"counts {self.credit:.0%}, the share of the value checks passed"
 
     def line(self) -> str:
         """``PASS  name`` or ``FAIL  name: detail — diagnosis or hint``."""
@@ -59,8 +70,8 @@ class CheckResult:
             text += f" — {self.diagnosis}"
         elif not self.passed and self.hint:
             text += f" — hint: {self.hint}"
-        if self.kind == "extra" and not self.counted and self.passed:
-            text += " (scored once the values are right)"
+        if self.kind == "extra" and self.passed and self.credit < 1:
+            text += f" ({self._credit_note()})"
         return text
 
 
@@ -119,8 +130,8 @@ class TestResult:
             why = c.diagnosis or (f"hint: {c.hint}" if c.hint else "")
             if not c.passed and c.detail:
                 why = f"{c.detail}{' — ' + why if why else ''}"
-            if c.kind == "extra" and not c.counted and c.passed:
-                why = "scored once the values are right"
+            if c.kind == "extra" and c.passed and c.credit < 1:
+                why = c._credit_note()
             color = "#176f2c" if c.passed else "#a4161a"
             rows.append(
                 f"<tr><td>{html.escape(c.name)}</td>"
