@@ -31,9 +31,18 @@ from typing import Any
 
 import numpy as np
 
-from .checks import HiddenCases, NoMutation, Outputs
-from .checks_grad import Backward, HiddenPairCases, OwnBackward, OwnGradient
-from .checks_state import Reproducible, Statistics, Steps
+from .checks import (
+    Backward,
+    HiddenCases,
+    HiddenPairCases,
+    NoMutation,
+    Outputs,
+    OwnBackward,
+    OwnGradient,
+    Reproducible,
+    Statistics,
+    Steps,
+)
 from .engine import Context
 from .result import CheckResult
 from .spec import Case, Inputs, Mistake, Spec

@@ -15,7 +15,7 @@ from ..spec import Spec
 __all__ = ["MODULES", "all_specs", "get_spec"]
 
 #: Spec modules, in course order.
-MODULES = ["a01_regression", "a01_classifiers"]
+MODULES = ["a01_regression", "a01_classifiers", "a01_numgrad"]
 
 _REGISTRY: dict[str, Spec] | None = None
 

@@ -7,8 +7,7 @@ import numpy as np
 
 from ... import linear
 from .. import mistakes as mk
-from ..checks import Avoids, HiddenCases, NoMutation, Outputs
-from ..checks_grad import OwnGradient
+from ..checks import Avoids, HiddenCases, NoMutation, Outputs, OwnGradient
 from ..spec import Case, Mistake, Spec, inputs
 
 ASSIGNMENT = "01_linear_models"
