@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "gradkit needs Python 3.10 or newer; found " + sys.version.split()[0]'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,course]"
+	$(PY) -m pip install --quiet -e ".[test,course,cluster]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -73,6 +73,18 @@ def test_each_catalogued_mistake_loses_points_and_is_named(name, mistake):
     assert not [c for c in result.checks if c.mistake and c.mistake != mistake], result.text()
 
 
+@pytest.mark.parametrize("name, mistake", MISTAKES)
+def test_a_mistake_costs_every_student_the_same(name, mistake):
+    """Hidden cases differ per student; the points a catalogued mistake loses must not."""
+    spec = SPECS[name]
+    m = next(m for m in spec.mistakes if m.id == mistake)
+    scores = {
+        run_spec(spec, _as_student(spec, spec.implementation(m)), POINTS, token).score
+        for token in ("ada", "brook", "cyd", "dana")
+    }
+    assert len(scores) == 1, f"{mistake}: scores {sorted(scores)} depend on the student's seed"
+
+
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_hidden_cases_reveal_no_inputs_or_expected_values(name):
     spec = SPECS[name]

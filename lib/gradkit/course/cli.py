@@ -43,12 +43,24 @@ def cmd_grade(args) -> int:
     from .results import GRADED
 
     course = _course(args)
+    if args.no_sandbox:
+        print(
+            "gradkit: warning: grading WITHOUT the sandbox: student code runs as you, with your "
+            "network, and can read and write every file you can (the course, the gradebook, "
+            "other students' work)",
+            file=sys.stderr,
+        )
     records = grade(
         course,
         args.assignment,
         Path(args.submissions),
         timeout=args.timeout,
         progress=not args.no_progress,
+        jobs=args.jobs,
+        sandbox=not args.no_sandbox,
+        dask=args.dask,
+        force=args.force,
+        students=args.student or None,
     )
     rows = scores(course, args.assignment)
     print(format_table(rows, course.notebooks(args.assignment)))
@@ -63,14 +75,42 @@ def cmd_grade(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    from .report import export_csv
+def cmd_doctor(args) -> int:
+    from .sandbox import doctor
+
+    rows = doctor()
+    width = max(len(what) for what, _, _ in rows)
+    for what, ok, detail in rows:
+        print(f"{'ok  ' if ok else 'FAIL'}  {what.ljust(width)}  {detail}")
+    sandbox = all(ok for _, ok, _ in rows)
+    print(
+        "this machine can grade in the sandbox"
+        if sandbox
+        else "this machine cannot sandbox kernels: `gradkit grade` will refuse unless --no-sandbox"
+    )
+    return 0 if sandbox else 1
+
+
+def cmd_report(args) -> int:
+    from .class_report import write_class_report
 
     course = _course(args)
-    out = Path(args.output) if args.output else course.root / "grades" / f"{args.assignment}.csv"
-    print(
-        f"grades written to {export_csv(course, course.require_assignment(args.assignment), out)}"
-    )
+    assignment = course.require_assignment(args.assignment)
+    out = Path(args.output) if args.output else course.root / "reports" / f"{assignment}.html"
+    print(f"class report written to {write_class_report(course, assignment, out)}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .report import export_canvas_csv, export_csv
+
+    course = _course(args)
+    assignment = course.require_assignment(args.assignment)
+    suffix = "-canvas" if args.canvas else ""
+    default = course.root / "grades" / f"{assignment}{suffix}.csv"
+    out = Path(args.output) if args.output else default
+    write = export_canvas_csv if args.canvas else export_csv
+    print(f"grades written to {write(course, assignment, out)}")
     return 0
 
 
@@ -157,7 +197,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds per cell (default from nbgrader_config.py)",
     )
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks graded at once (default: the number of cores)",
+    )
+    s.add_argument(
+        "--dask",
+        metavar="SCHEDULER_ADDRESS",
+        help="grade on a dask.distributed cluster (needs the 'cluster' extra)",
+    )
+    s.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run students' kernels without the sandbox (they can then read your files)",
+    )
+    s.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    s.add_argument(
+        "--student", action="append", help="grade only this student (repeat for several)"
+    )
     s.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser("doctor", help="report whether this machine can sandbox students' kernels")
+    s.set_defaults(func=cmd_doctor)
+
+    s = sub.add_parser(
+        "report", help="write the class report: scores per test and the most frequent mistakes"
+    )
+    s.add_argument("assignment")
+    s.add_argument("-o", "--output", help="HTML file (default: reports/ASSIGNMENT.html)")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("feedback", help="write an HTML feedback page per student and notebook")
     s.add_argument("assignment")
@@ -166,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="write the grades of an assignment as CSV")
     s.add_argument("assignment")
     s.add_argument("-o", "--output")
+    s.add_argument(
+        "--canvas", action="store_true", help="in the layout Canvas's gradebook import reads"
+    )
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser(

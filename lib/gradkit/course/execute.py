@@ -1,46 +1,59 @@
-"""Executing a student's notebook for grading: test cells are judged in the grader's process.
+"""Executing a notebook for grading: test cells judged in the grader, a kernel that may die.
 
 :class:`GradkitExecute` is nbgrader's Execute preprocessor (used by
-``gradkit grade`` and ``gradkit check``) with two changes:
+``gradkit grade`` and ``gradkit check``) with these changes:
 
 * A test cell of a registered spec (grade id ``test_<name>``) is not run by
   the kernel. The grader runs the spec itself, calling the student's
   functions in the kernel through :class:`~gradkit.grading.bridge.BridgeCallee`,
-  and writes the cell's outputs: the text lines, the structured result
-  (MIME ``application/vnd.gradkit.result+json``) and the score nbgrader
-  reads (a number for partial credit, an error for 0). Hidden cases come
-  from a per-student token derived here from the course secret; neither
-  token nor secret enters the kernel.
-* A cell (or a bridge call) that times out and leaves the kernel
-  unresponsive — a loop that ignores interrupts — gets the kernel
-  restarted and the earlier cells replayed, so only that cell's test is lost.
+  and writes the cell's outputs: the text, the structured result (MIME
+  ``application/vnd.gradkit.result+json``) and the score nbgrader reads (a
+  number for partial credit, an error for 0). Hidden cases come from a token
+  given by the grader (or derived here from the course secret); neither token
+  nor secret enters the kernel.
+* The kernel can run in the sandbox (:mod:`gradkit.course.sandbox`).
+* A kernel that dies (``os._exit``, a signal, a segfault, the memory limit)
+  or ignores an interrupt is restarted and the earlier cells replayed, so only
+  that cell (and its test) is lost. Every such event is an *incident*,
+  recorded in the notebook's metadata (``gradkit.incidents``).
+* Output is capped in bytes per cell and per notebook; the whole notebook has
+  a time budget; cells tagged ``demo`` are skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import queue
+import re
 import shutil
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Unicode
+from traitlets import Bool, Float, Int, Unicode
 
 from ..grading.bridge import BridgeCallee
 from ..grading.engine import run_spec
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.specs import all_specs
+from .sandbox import NOBODY, Limits, SandboxedKernelManager
 
-__all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs"]
+__all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
 
 #: Kernel arguments: in-memory history, as nbgrader's own Execute uses.
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
+#: Where a graded notebook's metadata lists what happened while it ran.
+INCIDENTS_KEY = "gradkit"
+_NAME_ERROR = re.compile(r"raised NameError: name '(\w+)' is not defined")
 
 
 def graded_test(cell: Any) -> str | None:
@@ -82,15 +95,44 @@ def result_outputs(result: TestResult, execution_count: int | None = None) -> li
     return outputs
 
 
-class GradkitExecute(Execute):
-    """nbgrader's Execute, with test cells judged in the grader and kernel recovery."""
+def _defined_names(source: str) -> set[str]:
+    import ast
 
-    secret_file = Unicode(
-        "", help="Path of the course secret; without it no hidden cases are run."
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+class GradkitExecute(Execute):
+    """nbgrader's Execute, with test cells judged in the grader, a sandbox, and recovery."""
+
+    secret_file = Unicode("", help="The course secret; hidden cases need it or a token.").tag(
+        config=True
+    )
+    hidden_token = Unicode(
+        None, allow_none=True, help="The hidden-case token, when the caller derived it."
     ).tag(config=True)
     probe_timeout = Float(
         5.0, help="Seconds an interrupted kernel gets to answer before it is restarted."
     ).tag(config=True)
+    sandbox = Bool(False, help="Start the kernel in the sandbox.").tag(config=True)
+    sandbox_memory = Int(Limits().memory, help="The kernel's memory limit (bytes).").tag(
+        config=True
+    )
+    notebook_timeout = Float(600.0, help="Seconds the whole notebook may run.").tag(config=True)
+    cell_output_bytes = Int(1_000_000, help="Output kept per cell, in bytes.").tag(config=True)
+    notebook_output_bytes = Int(8_000_000, help="Output kept per notebook, in bytes.").tag(
+        config=True
+    )
+    skip_cells_with_tag = Unicode("demo", help="Cells with this tag are not run.").tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -99,21 +141,41 @@ class GradkitExecute(Execute):
         self._timed_out = False
         self._skip: set[int] = set()
         self._token: str | None = None
-        self._bridge_root: Path | None = None
+        self._scratch: Path | None = None
         self._current = 0
+        self._incidents: list[dict[str, Any]] = []
+        self._started = 0.0
+        self._out_bytes: dict[int, int] = {}
+        self._truncated: set[int] = set()
 
     # -- set-up ------------------------------------------------------------
     def preprocess(self, nb: Any, resources: Any = None, km: Any = None):
         resources = resources if resources is not None else {}
         self._token = self._derive_token(resources.get("nbgrader", {}))
-        self._bridge_root = Path(tempfile.mkdtemp(prefix="gradkit-bridge-"))
-        self._bridge_root.chmod(0o711)
+        self._incidents, self._skip, self._truncated = [], set(), set()
+        self._out_bytes = {}
+        self._scratch = Path(tempfile.mkdtemp(prefix="gradkit-run-"))
+        self._scratch.chmod(0o711)
+        for name in ("bridge", "ipc", "home"):
+            self._private(self._scratch / name)
+        self._started = time.monotonic()
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
         finally:
-            shutil.rmtree(self._bridge_root, ignore_errors=True)
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
+        return nb, resources
+
+    def _private(self, path: Path) -> None:
+        """A directory the kernel may write: its own when sandboxed as nobody."""
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+        if self.sandbox and os.geteuid() == 0:
+            os.chown(path, NOBODY, NOBODY)
 
     def _derive_token(self, meta: dict) -> str | None:
+        if self.hidden_token is not None:
+            return self.hidden_token
         if not self.secret_file:
             return None
         if not os.path.isfile(self.secret_file):
@@ -129,7 +191,36 @@ class GradkitExecute(Execute):
             str(meta.get("student", "")),
         )
 
-    # -- running the kernel -------------------------------------------------
+    def create_kernel_manager(self) -> Any:
+        if not self.sandbox:
+            return super().create_kernel_manager()
+        assert self._scratch is not None
+        ipc = self._scratch / "ipc"
+        km = SandboxedKernelManager(
+            config=self.config,
+            kernel_name=self.kernel_name or "python3",
+            transport="ipc",
+            ip=str(ipc / "kernel"),
+            connection_file=str(ipc / "connection.json"),
+            sandbox_home=str(self._scratch / "home"),
+            sandbox_writable=os.pathsep.join([str(ipc), str(self._scratch / "bridge")]),
+            sandbox_memory=self.sandbox_memory,
+        )
+        self.km = km
+        return km
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        if self.sandbox:
+            # What a sandboxed kernel writes to its own stdout and stderr (the student's
+            # os.write(1, ...) included) goes nowhere near the grader's terminal.
+            kwargs.setdefault("stdout", subprocess.DEVNULL)
+            kwargs.setdefault("stderr", subprocess.DEVNULL)
+        await super().async_start_new_kernel(**kwargs)
+
+    def incident(self, cell_index: int, kind: str, detail: str = "") -> None:
+        self._incidents.append({"cell": cell_index, "kind": kind, "detail": detail[:200]})
+
+    # -- the kernel ----------------------------------------------------------
     async def _async_handle_timeout(self, timeout: int, cell: Any = None):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
@@ -169,11 +260,13 @@ class GradkitExecute(Execute):
         await self.km.restart_kernel(now=True)
         await self.kc.wait_for_ready(timeout=60)
         for i, cell in enumerate(self.nb.cells[:upto]):
+            tags = cell.get("metadata", {}).get("tags", [])
             if (
                 cell.cell_type == "code"
                 and i not in self._skip
                 and cell.source.strip()
                 and graded_test(cell) is None
+                and self.skip_cells_with_tag not in tags
             ):
                 await self._run_quietly(cell.source, self.timeout or 30)
 
@@ -181,12 +274,37 @@ class GradkitExecute(Execute):
         """Run one bridge request; on a timeout interrupt, and restart if that is ignored."""
         status = await self._run_quietly(code, timeout)
         if status == "timeout":
+            self.incident(self._current, "timeout", "a function under test did not return")
             await self.km.interrupt_kernel()
             if await self._run_quietly("pass", self.probe_timeout) != "ok":
+                self.incident(self._current, "kernel restarted", "it ignored the interrupt")
                 await self._recover(self._current)
         elif status == "dead":
+            self.incident(self._current, "kernel died", "while a function under test ran")
             await self._recover(self._current)
         return status
+
+    # -- output caps ---------------------------------------------------------
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._out_bytes.get(cell_index, 0)
+        total = sum(self._out_bytes.values())
+        if used + size > self.cell_output_bytes or total + size > self.notebook_output_bytes:
+            if cell_index not in self._truncated:
+                self._truncated.add(cell_index)
+                self.incident(
+                    cell_index, "output truncated", f"over {self.cell_output_bytes} bytes"
+                )
+                outs.append(
+                    new_output(
+                        "stream",
+                        name="stdout",
+                        text="[gradkit: output truncated: this cell printed too much]\n",
+                    )
+                )
+            return None
+        self._out_bytes[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
 
     # -- cells ---------------------------------------------------------------
     async def async_execute_cell(
@@ -198,17 +316,48 @@ class GradkitExecute(Execute):
     ):
         self._current = cell_index
         name = graded_test(cell)
+        if time.monotonic() - self._started > self.notebook_timeout:
+            return self._out_of_time(cell, cell_index, name)
         if name is not None:
-            return await self._grade_cell(cell, name, execution_count)
+            return await self._grade_cell(cell, cell_index, name, execution_count)
         self._timed_out = False
-        result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        try:
+            result = await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
+        except DeadKernelError:
+            self.incident(cell_index, "kernel died", "it was restarted; this cell was not rerun")
+            self._skip.add(cell_index)
+            cell.outputs = [
+                new_output(
+                    "error",
+                    ename="KernelDied",
+                    evalue="the kernel died while running this cell",
+                    traceback=["KernelDied: the kernel died while running this cell"],
+                )
+            ]
+            await self._recover(cell_index)
+            return cell
         if self._timed_out:
+            self.incident(cell_index, "timeout", f"the cell ran over {self.timeout} s")
             self._skip.add(cell_index)
             if await self._run_quietly("pass", self.probe_timeout) != "ok":
+                self.incident(cell_index, "kernel restarted", "it ignored the interrupt")
                 await self._recover(cell_index)
+        if any(o.get("ename") == "MemoryError" for o in result.get("outputs", [])):
+            self.incident(cell_index, "memory limit", "the cell ran out of memory")
         return result
 
-    async def _grade_cell(self, cell: Any, name: str, execution_count: int | None):
+    def _out_of_time(self, cell: Any, cell_index: int, name: str | None) -> Any:
+        if not any(i["kind"] == "notebook time limit" for i in self._incidents):
+            self.incident(cell_index, "notebook time limit", f"over {self.notebook_timeout:g} s")
+        if name is not None:
+            points = float(cell.metadata["nbgrader"].get("points", 0))
+            problem = f"not run: the notebook used up its {self.notebook_timeout:g} s"
+            cell.outputs = result_outputs(TestResult(test=name, points=points, problem=problem))
+        return cell
+
+    async def _grade_cell(self, cell: Any, cell_index: int, name: str, count: int | None):
         spec = all_specs()[name]
         points = float(cell.metadata["nbgrader"].get("points", 0))
         loop = asyncio.get_running_loop()
@@ -217,19 +366,37 @@ class GradkitExecute(Execute):
             future = asyncio.run_coroutine_threadsafe(self._bridge_execute(code, timeout), loop)
             return future.result()
 
-        assert self._bridge_root is not None
+        assert self._scratch is not None
         callee = BridgeCallee(
             execute,
-            self._bridge_root,
+            self._scratch / "bridge",
             forbidden=spec.forbidden_names(),
             budget=float(self.timeout or 30),
         )
         result = await loop.run_in_executor(None, run_spec, spec, callee, points, self._token)
+        self._explain_skipped_names(result, cell_index)
         self.code_cells_executed += 1
-        cell.execution_count = execution_count or self.code_cells_executed
+        cell.execution_count = count or self.code_cells_executed
         cell.outputs = result_outputs(result, cell.execution_count)
         return cell
 
-    # nbclient binds the synchronous wrapper to the base class's coroutine;
-    # rebind it so the override above is what runs.
+    def _explain_skipped_names(self, result: TestResult, upto: int) -> None:
+        """A NameError for a name only a skipped (demo) cell defines gets said so."""
+        skipped: set[str] = set()
+        for cell in self.nb.cells[:upto]:
+            if cell.cell_type == "code" and self.skip_cells_with_tag in cell.metadata.get(
+                "tags", []
+            ):
+                skipped |= _defined_names(cell.source)
+        for check in result.checks:
+            match = _NAME_ERROR.search(check.detail)
+            if match and match.group(1) in skipped:
+                check.detail += (
+                    f" ({match.group(1)} is defined only in a demo cell, which grading skips: "
+                    "define what your function needs in its own cell)"
+                )
+
+    # nbclient binds the synchronous wrappers to the base class's coroutines;
+    # rebind them so the overrides above are what runs.
     execute_cell = run_sync(async_execute_cell)
+    start_new_kernel = run_sync(async_start_new_kernel)

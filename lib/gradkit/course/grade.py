@@ -1,19 +1,26 @@
-"""`gradkit grade`: autograde a folder (or LMS zip) of submissions into the gradebook.
+"""`gradkit grade`: autograde a class of submissions into the gradebook, in parallel and resumably.
 
-Grading happens in a temporary staging course outside the course directory:
-only copies of the submissions are there (never the originals, never
-solutions/ or the secret), so student code, which runs with the grader's
-permissions, finds nothing of the instructor's by relative path. The
-gradebook and the results are then brought back into the course.
+For each student, in this process: the submitted notebooks are copied into a
+temporary staging course outside the course directory (the originals are only
+read) and sanitized by nbgrader (locked cells restored from the gradebook).
+Each notebook is then executed by a worker — a local process (``jobs`` at a
+time) or a ``dask.distributed`` worker — in the sandbox, with its test cells
+judged by the grader's engine. Back in this process, the one writer of the
+gradebook saves each notebook's scores and its record in one transaction, as
+soon as it is done. A run stopped halfway (Ctrl-C, a kill) keeps everything
+saved so far; the next run skips every notebook whose content, release and
+checkers are unchanged (``force`` regrades, ``students`` limits the run).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 import warnings
-import zipfile
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,85 +28,46 @@ from typing import Any
 import nbformat
 
 from .directory import Course, UserError
+from .pipeline import RunSettings, execute_notebook
 from .release import nbgrader_api
 from .results import (
     GRADED,
+    INCIDENTS,
     NOT_GRADED,
     NOT_SUBMITTED,
+    SCORED,
     NotebookRecord,
+    incidents_from_notebook,
+    load,
     results_from_notebook,
     save,
+    save_graded,
 )
+from .submissions import MAX_NOTEBOOK_BYTES, Submitted, collect_submissions
 
-__all__ = ["collect_submissions", "grade"]
+__all__ = ["grade", "collect_submissions", "fingerprint_of_release"]
 
-# Variables a student's kernel must not inherit from the grader.
+# Variables the grader's process (and so nbgrader's own steps) should not carry.
 _SCRUBBED_ENV = ("PWD", "OLDPWD", "GRADKIT_SECRET_FILE", "GRADKIT_COURSE")
 
 
-def _student_ok(name: str) -> bool:
-    return bool(name) and not name.startswith(".") and name not in ("__MACOSX",)
+def fingerprint_of_release(course: Course, assignment: str, notebook: str) -> str:
+    """What a grade depends on besides the submission: the release and gradkit's checkers."""
+    import gradkit
 
-
-def collect_submissions(source: Path, assignment: str, notebooks: list[str], workdir: Path) -> dict:
-    """Map student -> {notebook name: path} from a folder or an LMS zip.
-
-    Layouts: ``DIR/<student>/<notebook>.ipynb``, ``DIR/<student>/<assignment>/<notebook>.ipynb``,
-    or a zip of either, or a flat zip of ``<student>_<anything>_<notebook>.ipynb`` (LMS export).
-    """
-    source = Path(source)
-    if not source.exists():
-        raise UserError(
-            f"submissions {source} not found; "
-            "pass a folder with one sub-folder per student, or a zip"
-        )
-    if source.is_file():
-        if not zipfile.is_zipfile(source):
-            raise UserError(f"{source} is neither a folder nor a zip file")
-        target = workdir / "unzipped"
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                parts = Path(info.filename).parts
-                if info.is_dir() or ".." in parts or Path(info.filename).is_absolute():
-                    continue
-                dest = target.joinpath(*parts)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(zf.read(info))
-        source = target
-        flat = [p for p in source.iterdir() if p.is_file() and p.suffix == ".ipynb"]
-        if flat:
-            return _collect_flat(flat, notebooks)
-    found = {}
-    for sdir in sorted(p for p in source.iterdir() if p.is_dir() and _student_ok(p.name)):
-        base = sdir / assignment if (sdir / assignment).is_dir() else sdir
-        nbs = {p.stem: p for p in base.glob("*.ipynb") if p.stem in notebooks}
-        found[sdir.name] = nbs
-    if not found:
-        raise UserError(
-            f"no student folders in {source}; expected {source}/<student>/<notebook>.ipynb"
-        )
-    return found
-
-
-def _collect_flat(files, notebooks):
-    found: dict = {}
-    for p in sorted(files):
-        match = next(
-            (n for n in sorted(notebooks, key=len, reverse=True) if p.stem.endswith(n)), None
-        )
-        student = p.stem.split("_", 1)[0]
-        if match and _student_ok(student):
-            found.setdefault(student, {})[match] = p
-    if not found:
-        raise UserError(
-            "no file in the zip ends with a notebook name of the assignment "
-            f"({', '.join(notebooks)})"
-        )
-    return found
+    digest = hashlib.sha256(gradkit.__version__.encode())
+    digest.update((course.assignments_dir / assignment / f"{notebook}.ipynb").read_bytes())
+    grading = Path(gradkit.__file__).parent / "grading"
+    for path in sorted(grading.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
 
 
 def _problem(path: Path) -> str:
     """Why a submitted notebook cannot be graded, or '' when it can."""
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return f"{path.name} holds {size} bytes, over the {MAX_NOTEBOOK_BYTES} a notebook may"
     try:
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
@@ -118,98 +86,263 @@ def _scrubbed_env():
         os.environ.update(saved)
 
 
+def _settings(course: Course, timeout: float | None, sandbox: bool) -> RunSettings:
+    cfg = course.nbgrader_config()
+    defaults = RunSettings()
+
+    def get(section: str, key: str, default: Any) -> Any:
+        value = cfg[section].get(key) if section in cfg else None
+        return default if value is None else value
+
+    return RunSettings(
+        timeout=int(timeout if timeout is not None else get("Execute", "timeout", 30)),
+        sandbox=sandbox,
+        ignore_pattern=str(get("IgnorePattern", "pattern", defaults.ignore_pattern)),
+        max_lines=int(get("LimitOutput", "max_lines", defaults.max_lines)),
+        max_traceback=int(get("LimitOutput", "max_traceback", defaults.max_traceback)),
+    )
+
+
+class _Executor:
+    """Local worker processes, or a Dask cluster; ``submit`` returns a future of a dict."""
+
+    def __init__(self, jobs: int, dask: str | None):
+        self.client: Any = None
+        self.pool: ProcessPoolExecutor | None = None
+        if dask:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise UserError(
+                    "--dask needs the 'cluster' extra: pip install 'gradkit[cluster]'"
+                ) from None
+            try:
+                self.client = Client(dask, timeout="20s")
+            except OSError as exc:
+                raise UserError(f"cannot reach the Dask scheduler at {dask}: {exc}") from None
+        else:
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(
+                max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+            )
+
+    def submit(self, payload: dict) -> Any:
+        if self.client is not None:
+            return self.client.submit(execute_notebook, payload, pure=False)
+        assert self.pool is not None
+        return self.pool.submit(execute_notebook, payload)
+
+    def wait(self, futures: Iterable[Any], block: bool) -> list[Any]:
+        futures = list(futures)
+        if not futures:
+            return []
+        if self.client is not None:
+            from distributed import wait as dask_wait
+
+            done = dask_wait(
+                futures, timeout=None if block else 0.05, return_when="FIRST_COMPLETED"
+            )
+            return list(done.done)
+        done, _ = wait(futures, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        return list(done)
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if self.client is not None:
+            self.client.close()
+
+
+def _result(future: Any) -> dict:
+    try:
+        return future.result()
+    except Exception as exc:  # a worker that died, a cancelled task
+        return {"error": f"the worker failed: {type(exc).__name__}: {str(exc)[:150]}"}
+
+
 def grade(
     course: Course,
     assignment: str,
     submissions: Path,
     timeout: float | None = None,
     progress: bool = True,
+    jobs: int | None = None,
+    sandbox: bool = True,
+    dask: str | None = None,
+    force: bool = False,
+    students: list[str] | None = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
-    """Autograde every submission; return student -> notebook -> record.
-
-    Submitted files are only read. Results go to the gradebook (nbgrader's
-    scores and gradkit's records, see :mod:`gradkit.course.results`) and to
-    ``autograded/`` in the course.
-    """
+    """Grade every submission (see the module docstring); return student -> notebook -> record."""
     from tqdm.auto import tqdm
 
+    from ..grading.seeds import derive_token
+
     course.require_assignment(assignment)
-    secret = course.require_secret()
+    secret = course.require_secret().read_bytes().strip()
     notebooks = course.notebooks(assignment)
     if not course.db_path.is_file() or not (course.assignments_dir / assignment).is_dir():
         raise UserError(
             f"{assignment} was never released here; run `gradkit release {assignment}` first"
         )
+    if sandbox:
+        from .sandbox import probe
+
+        ok, why = probe()
+        if not ok:
+            raise UserError(
+                f"cannot sandbox the students' kernels: {why}; "
+                "or pass --no-sandbox (student code then runs as you, see `gradkit doctor`)"
+            )
+    settings = _settings(course, timeout, sandbox)
+    release_fp = {nb: fingerprint_of_release(course, assignment, nb) for nb in notebooks}
+    before = load(course.db_path, assignment)
     records: dict[str, dict[str, NotebookRecord]] = {}
     with tempfile.TemporaryDirectory(prefix="gradkit-grade-") as tmp_name:
         tmp = Path(tmp_name)
         found = collect_submissions(Path(submissions), assignment, notebooks, tmp)
+        if students:
+            unknown = sorted(set(students) - set(found))
+            if unknown:
+                raise UserError(f"no submission from {', '.join(unknown)} in {submissions}")
+            found = {s: found[s] for s in students}
         staging = tmp / "course"
-        overrides: dict[str, dict[str, Any]] = {
-            "GradkitExecute": {"secret_file": str(secret)},
-            "CourseDirectory": {"db_url": f"sqlite:///{course.db_path}"},
-        }
-        if timeout is not None:
-            overrides["Execute"] = {"timeout": int(timeout)}
-        # IPC sockets with an absolute, private prefix: no TCP port collisions
-        # between concurrent graders, and no unencrypted-TCP warning.
-        (tmp / "ipc").mkdir()
-        overrides["KernelManager"] = {"transport": "ipc", "ip": str(tmp / "ipc" / "kernel")}
-        for student, nbs in found.items():
-            dest = staging / "submitted" / student / assignment
-            dest.mkdir(parents=True)
-            records[student] = {}
-            for name in notebooks:
-                path = nbs.get(name)
-                why = _problem(path) if path is not None else ""
-                if path is None:
-                    records[student][name] = NotebookRecord(
-                        NOT_SUBMITTED, f"{name}.ipynb was not submitted"
-                    )
-                elif why:
-                    records[student][name] = NotebookRecord(NOT_GRADED, why)
-                else:
-                    shutil.copyfile(path, dest / f"{name}.ipynb")
-        api = nbgrader_api(course, root=staging, **overrides)
-        bar = tqdm(list(found), desc=f"grading {assignment}", unit="student", disable=not progress)
-        with _scrubbed_env(), warnings.catch_warnings():
-            # nbgrader's SQLAlchemy chatter; results are checked below
-            warnings.simplefilter("ignore")
-            cwd = os.getcwd()
-            os.chdir(staging)
-            try:
-                for student in bar:
-                    bar.set_postfix_str(student)
-                    _grade_student(api, course, staging, assignment, student, records[student])
-            finally:
-                os.chdir(cwd)
-        for student in found:
-            src = staging / "autograded" / student / assignment
-            if src.is_dir():
-                dst = course.root / "autograded" / student / assignment
-                if dst.exists():
-                    shutil.rmtree(dst)
-                shutil.copytree(src, dst)
+        plan = _plan(found, notebooks, release_fp, before, force, records)
+        for student, mine in records.items():  # not submitted or not gradable: known now
+            for name, record in mine.items():
+                save(course.db_path, assignment, student, name, record)
+        api = nbgrader_api(
+            course,
+            root=staging,
+            CourseDirectory={"db_url": f"sqlite:///{course.db_path}"},
+            Autograde={"autograde_preprocessors": []},  # nbgrader sanitizes; workers execute
+        )
+        todo = sum(len(v) for v in plan.values())
+        bar = tqdm(total=todo, desc=f"grading {assignment}", unit="notebook", disable=not progress)
+        executor = _Executor(jobs or os.cpu_count() or 1, dask)
+        pending: dict[Any, tuple[str, str, str]] = {}
+        try:
+            with _scrubbed_env(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
+                for student, names in plan.items():
+                    for name, fp in _sanitize(
+                        api, staging, assignment, student, found[student], names, records
+                    ).items():
+                        sanitized = staging / "autograded" / student / assignment / f"{name}.ipynb"
+                        token = derive_token(secret, assignment, name, student)
+                        payload = {
+                            "nb": sanitized.read_text(),
+                            "token": token,
+                            "settings": settings.to_dict(),
+                        }
+                        pending[executor.submit(payload)] = (student, name, fp)
+                    for future in executor.wait(pending, block=False):
+                        _finish(
+                            course, assignment, pending.pop(future), _result(future), found, records
+                        )
+                        bar.update(1)
+                while pending:
+                    for future in executor.wait(pending, block=True):
+                        _finish(
+                            course, assignment, pending.pop(future), _result(future), found, records
+                        )
+                        bar.update(1)
+        except KeyboardInterrupt:
+            executor.close(cancel=True)
+            raise
+        executor.close()
+        bar.close()
+    for student in found:  # what was not (re)graded keeps its earlier record
+        for name in notebooks:
+            if name not in records.get(student, {}) and name in before.get(student, {}):
+                records.setdefault(student, {})[name] = before[student][name]
     return records
 
 
-def _grade_student(
-    api, course: Course, staging: Path, assignment: str, student: str, mine: dict
-) -> None:
-    """Autograde one student's staged notebooks and record each notebook's outcome."""
-    staged = sorted((staging / "submitted" / student / assignment).glob("*.ipynb"))
-    if staged:
-        result = api.autograde(assignment, student, force=True, create=True)
-        failure = ""
-        if not result.get("success"):
-            lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-            failure = lines[-1][:200] if lines else "nbgrader failed"
-        for path in staged:
-            graded = staging / "autograded" / student / assignment / path.name
-            if failure or not graded.is_file():
-                mine[path.stem] = NotebookRecord(NOT_GRADED, failure or "no autograded notebook")
+def _plan(found, notebooks, release_fp, before, force, records) -> dict[str, dict[str, str]]:
+    """student -> notebook -> fingerprint of what must be graded; records what needs no run."""
+    plan: dict[str, dict[str, str]] = {}
+    for student, mine in found.items():
+        records[student] = {}
+        for name in notebooks:
+            sub: Submitted | None = mine.get(name)
+            if sub is None or sub.path == Path():
+                why = sub.note if sub is not None else f"{name}.ipynb was not submitted"
+                records[student][name] = NotebookRecord(
+                    NOT_SUBMITTED if sub is None else NOT_GRADED, why
+                )
                 continue
-            nb = nbformat.read(str(graded), as_version=4)
-            mine[path.stem] = NotebookRecord(GRADED, "", results_from_notebook(nb))
-    for name, record in mine.items():
+            problem = _problem(sub.path)
+            if problem:
+                records[student][name] = NotebookRecord(NOT_GRADED, problem)
+                continue
+            fp = hashlib.sha256(sub.path.read_bytes() + release_fp[name].encode()).hexdigest()[:32]
+            earlier = before.get(student, {}).get(name)
+            if (
+                not force
+                and earlier is not None
+                and earlier.fingerprint == fp
+                and earlier.status in SCORED
+            ):
+                continue
+            plan.setdefault(student, {})[name] = fp
+    return plan
+
+
+def _sanitize(
+    api,
+    staging: Path,
+    assignment: str,
+    student: str,
+    mine: dict[str, Submitted],
+    names: dict[str, str],
+    records: dict,
+) -> dict[str, str]:
+    """Stage a student's valid notebooks and let nbgrader sanitize them; return what to run."""
+    dest = staging / "submitted" / student / assignment
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, sub in mine.items():
+        if sub.path != Path() and not _problem(sub.path):
+            shutil.copyfile(
+                sub.path, dest / f"{name}.ipynb"
+            )  # unchanged ones too: nbgrader zeroes missing files
+    result = api.autograde(assignment, student, force=True, create=True)
+    if not result.get("success"):
+        lines = (result.get("error") or result.get("log") or "").strip().splitlines()
+        why = lines[-1][:200] if lines else "nbgrader could not sanitize the submission"
+        for name in names:
+            records[student][name] = NotebookRecord(NOT_GRADED, why)
+        return {}
+    return names
+
+
+def _finish(
+    course: Course,
+    assignment: str,
+    job: tuple[str, str, str],
+    outcome: dict,
+    found: dict,
+    records: dict,
+) -> None:
+    """Save one executed notebook: scores and record in one transaction, then the file."""
+    student, name, fp = job
+    note = found[student][name].note
+    if "error" in outcome:
+        record = NotebookRecord(NOT_GRADED, outcome["error"], fingerprint="")
         save(course.db_path, assignment, student, name, record)
+        records[student][name] = record
+        return
+    nb = nbformat.reads(outcome["nb"], as_version=4)
+    incidents = incidents_from_notebook(nb)
+    status = INCIDENTS if incidents else GRADED
+    summary = "; ".join(f"cell {i['cell']}: {i['kind']}" for i in incidents)
+    record = NotebookRecord(
+        status, "; ".join(filter(None, [note, summary])), results_from_notebook(nb), incidents, fp
+    )
+    save_graded(course.db_path, assignment, student, name, nb, record)
+    out = course.root / "autograded" / student / assignment / f"{name}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    nbformat.write(nb, str(partial))
+    os.replace(partial, out)
+    records[student][name] = record

@@ -13,9 +13,9 @@ import html
 from pathlib import Path
 
 from .directory import Course, UserError
-from .results import GRADED, NotebookRecord, load
+from .results import SCORED, NotebookRecord, load
 
-__all__ = ["scores", "format_table", "export_csv", "write_feedback"]
+__all__ = ["scores", "format_table", "export_csv", "export_canvas_csv", "write_feedback"]
 
 
 def _records(course: Course, assignment: str) -> dict[str, dict[str, NotebookRecord]]:
@@ -29,10 +29,13 @@ def _records(course: Course, assignment: str) -> dict[str, dict[str, NotebookRec
 
 
 def _student_status(notebooks: dict[str, NotebookRecord]) -> str:
+    """graded / graded with incidents / partly graded / the one status they share."""
     statuses = {r.status for r in notebooks.values()}
-    if statuses == {GRADED}:
-        return GRADED
-    if GRADED in statuses:
+    if len(statuses) == 1:
+        return statuses.pop()
+    if statuses <= set(SCORED):
+        return "graded with incidents"
+    if statuses & set(SCORED):
         return "partly graded"
     return sorted(statuses)[0]
 
@@ -56,7 +59,7 @@ def scores(course: Course, assignment: str) -> list[dict]:
             for nb in course.notebooks(assignment):
                 score = 0.0
                 record = mine.get(nb)
-                if record is not None and record.status == GRADED:
+                if record is not None and record.status in SCORED:
                     try:
                         score = float(gb.find_submission_notebook(nb, assignment, student).score)
                     except MissingEntry:
@@ -95,6 +98,26 @@ def export_csv(course: Course, assignment: str, path: Path) -> Path:
     return path
 
 
+def export_canvas_csv(course: Course, assignment: str, path: Path) -> Path:
+    """The totals in the layout of Canvas's gradebook import.
+
+    Canvas matches a row to a student by ``SIS Login ID``, which is the student's
+    folder name (or zip prefix) here; the assignment column is named after the
+    assignment and the ``Points Possible`` row gives its maximum.
+    """
+    rows = scores(course, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment]
+    maximum = rows[0]["max"] if rows else 0
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerow(["Points Possible", "", "", "", "", f"{maximum:g}"])
+        for row in rows:
+            writer.writerow([row["student"], "", "", row["student"], "", f"{row['total']:g}"])
+    return path
+
+
 def _line_class(line: str) -> str:
     if line.startswith("PASS"):
         return "pass"
@@ -105,10 +128,19 @@ def _notebook_feedback(record: NotebookRecord | None) -> list[str]:
     """HTML fragments for one notebook: why it was not graded, or each test's checks."""
     if record is None:
         return ["<p class='fail'>Not graded (see the instructor).</p>"]
-    if record.status != GRADED:
+    if record.status not in SCORED:
         status, note = html.escape(record.status.capitalize()), html.escape(record.note)
         return [f"<p class='fail'>{status}: {note}</p>"]
     body = []
+    if record.note:
+        body.append(f"<p>Note: {html.escape(record.note)}</p>")
+    if record.incidents:
+        items = "".join(
+            f"<li>cell {int(i.get('cell', 0))}: {html.escape(str(i.get('kind', '')))}"
+            f" — {html.escape(str(i.get('detail', '')))}</li>"
+            for i in record.incidents
+        )
+        body.append(f"<p class='fail'>Graded with incidents:</p><ul>{items}</ul>")
     for test in record.tests:
         items = "".join(
             f"<li class='{_line_class(ln)}'>{html.escape(ln)}</li>" for ln in test.lines()

@@ -1,11 +1,14 @@
-"""gradkit's part of the gradebook: each notebook's status and the structured test results.
+"""gradkit's part of the gradebook: each notebook's status, incidents and structured results.
 
 nbgrader's tables in ``gradebook.db`` hold the scores; this module adds one
 table to the same SQLite file for what nbgrader has no place for: whether a
-submitted notebook could be graded (and why not), and the full
+submitted notebook could be graded (and why not), what happened while it ran
+(timeouts, restarted kernels, truncated output), the fingerprint of what was
+graded (so an unchanged submission is not graded again), and the full
 :class:`~gradkit.grading.result.TestResult` of every test, from which the
 feedback, the CSV and the class report are rendered. Only the grader's
-process writes it, one transaction per notebook.
+process writes it; :func:`save_graded` writes a notebook's grades and its
+record in one transaction.
 """
 
 from __future__ import annotations
@@ -28,15 +31,30 @@ __all__ = [
     "NOT_SUBMITTED",
     "NotebookRecord",
     "save",
+    "save_graded",
     "load",
     "results_from_notebook",
+    "incidents_from_notebook",
 ]
 
 GRADED = "graded"
 INCIDENTS = "graded with incidents"
 NOT_GRADED = "could not be graded"
 NOT_SUBMITTED = "not submitted"
+#: Statuses whose scores come from the gradebook.
+SCORED = (GRADED, INCIDENTS)
 
+_COLUMNS = (
+    "assignment",
+    "student",
+    "notebook",
+    "status",
+    "note",
+    "tests",
+    "incidents",
+    "fingerprint",
+    "graded_at",
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gradkit_result (
     assignment TEXT NOT NULL,
@@ -45,10 +63,16 @@ CREATE TABLE IF NOT EXISTS gradkit_result (
     status TEXT NOT NULL,
     note TEXT NOT NULL DEFAULT '',
     tests TEXT NOT NULL DEFAULT '[]',
+    incidents TEXT NOT NULL DEFAULT '[]',
+    fingerprint TEXT NOT NULL DEFAULT '',
     graded_at REAL NOT NULL,
     PRIMARY KEY (assignment, student, notebook)
 )
 """
+_INSERT = (
+    f"INSERT OR REPLACE INTO gradkit_result ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
 
 
 @dataclass
@@ -58,16 +82,42 @@ class NotebookRecord:
     status: str
     note: str = ""
     tests: list[TestResult] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    fingerprint: str = ""
 
     @property
     def score(self) -> float:
         return sum(t.score for t in self.tests)
 
+    def row(self, assignment: str, student: str, notebook: str) -> tuple:
+        return (
+            assignment,
+            student,
+            notebook,
+            self.status,
+            self.note,
+            json.dumps([t.to_dict() for t in self.tests]),
+            json.dumps(self.incidents),
+            self.fingerprint,
+            time.time(),
+        )
+
+
+def _ensure_schema(con: sqlite3.Connection) -> None:
+    con.execute(_SCHEMA)
+    have = {row[1] for row in con.execute("PRAGMA table_info(gradkit_result)")}
+    for column in ("incidents", "fingerprint"):  # tables written by earlier versions
+        if column not in have:
+            default = "'[]'" if column == "incidents" else "''"
+            con.execute(
+                f"ALTER TABLE gradkit_result ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}"
+            )
+
 
 @contextmanager
 def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(str(db_path), timeout=30)) as con:
-        con.execute(_SCHEMA)
+    with closing(sqlite3.connect(str(db_path), timeout=60)) as con:
+        _ensure_schema(con)
         yield con
 
 
@@ -75,12 +125,46 @@ def save(
     db_path: Path, assignment: str, student: str, notebook: str, record: NotebookRecord
 ) -> None:
     """Store (replace) one notebook's record, atomically."""
-    tests = json.dumps([t.to_dict() for t in record.tests])
     with _connect(db_path) as con, con:
-        con.execute(
-            "INSERT OR REPLACE INTO gradkit_result VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (assignment, student, notebook, record.status, record.note, tests, time.time()),
-        )
+        con.execute(_INSERT, record.row(assignment, student, notebook))
+
+
+def save_graded(
+    db_path: Path, assignment: str, student: str, notebook: str, nb: Any, record: NotebookRecord
+) -> None:
+    """Write a graded notebook's scores into nbgrader's tables and its record, in one transaction.
+
+    What nbgrader's SaveAutoGrades does — the score of every graded cell as
+    nbgrader reads it, "No response." for untouched answer cells — through
+    nbgrader's own gradebook API, with the record added to the same session
+    and a single commit: a run killed in between leaves neither.
+    """
+    from nbgrader import utils
+    from nbgrader.api import Gradebook
+    from sqlalchemy import text
+
+    with _connect(db_path):
+        pass  # the table exists before the session below writes to it
+    with Gradebook(f"sqlite:///{db_path}") as gb:
+        for cell in nb.cells:
+            if not (utils.is_grade(cell) or utils.is_solution(cell)):
+                continue
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            if utils.is_grade(cell):
+                grade = gb.find_grade(grade_id, notebook, assignment, student)
+                grade.auto_score, _ = utils.determine_grade(cell)
+                grade.needs_manual_grade = (
+                    grade.manual_score is not None or grade.auto_score is None
+                )
+            if utils.is_solution(cell):
+                comment = gb.find_comment(grade_id, notebook, assignment, student)
+                untouched = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(
+                    cell
+                ) and not utils.is_task(cell)
+                comment.auto_comment = "No response." if untouched else None
+        names = dict(zip(_COLUMNS, record.row(assignment, student, notebook)))
+        gb.db.execute(text(_INSERT.replace("?", "{}").format(*(f":{c}" for c in _COLUMNS))), names)
+        gb.db.commit()
 
 
 def load(db_path: Path, assignment: str) -> dict[str, dict[str, NotebookRecord]]:
@@ -90,13 +174,14 @@ def load(db_path: Path, assignment: str) -> dict[str, dict[str, NotebookRecord]]
     out: dict[str, dict[str, NotebookRecord]] = {}
     with _connect(db_path) as con:
         rows = con.execute(
-            "SELECT student, notebook, status, note, tests FROM gradkit_result "
-            "WHERE assignment = ? ORDER BY student, notebook",
+            "SELECT student, notebook, status, note, tests, incidents, fingerprint "
+            "FROM gradkit_result WHERE assignment = ? ORDER BY student, notebook",
             (assignment,),
         ).fetchall()
-    for student, notebook, status, note, tests in rows:
+    for student, notebook, status, note, tests, incidents, fingerprint in rows:
         results = [TestResult.from_dict(t) for t in json.loads(tests)]
-        out.setdefault(student, {})[notebook] = NotebookRecord(status, note, results)
+        record = NotebookRecord(status, note, results, json.loads(incidents), fingerprint)
+        out.setdefault(student, {})[notebook] = record
     return out
 
 
@@ -109,3 +194,10 @@ def results_from_notebook(nb: Any) -> list[TestResult]:
             if MIME in data:
                 found.append(TestResult.from_dict(dict(data[MIME])))
     return found
+
+
+def incidents_from_notebook(nb: Any) -> list[dict[str, Any]]:
+    """What :class:`~gradkit.course.execute.GradkitExecute` recorded while the notebook ran."""
+    meta = nb.get("metadata", {}).get("gradkit", {})
+    incidents = meta.get("incidents", []) if isinstance(meta, dict) else []
+    return [dict(i) for i in incidents if isinstance(i, dict)]
