@@ -74,13 +74,30 @@ def tiny_notebook():
     return nb
 
 
-def make_course(root: Path, secret: bool = True) -> Path:
-    """A course with the real nbgrader_config.py and one tiny assignment."""
+SECOND = "second"
+
+
+def second_notebook():
+    """A second notebook of the tiny assignment: least squares alone."""
+    nb = tiny_notebook()
+    nb.cells = nb.cells[:4]
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in ("intro", "setup"):
+            cell.metadata["nbgrader"]["grade_id"] = f"{grade_id}_2"
+    return nb
+
+
+def make_course(root: Path, secret: bool = True, second: bool = False) -> Path:
+    """A course with the real nbgrader_config.py and one tiny assignment (two notebooks
+    with ``second``)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     src = root / "solutions" / ASSIGNMENT
     src.mkdir(parents=True)
     nbformat.write(tiny_notebook(), str(src / f"{NOTEBOOK}.ipynb"))
+    if second:
+        nbformat.write(second_notebook(), str(src / f"{SECOND}.ipynb"))
     if secret:
         (root / ".gradkit").mkdir()
         (root / ".gradkit" / "secret").write_text("test-secret-0123456789\n")

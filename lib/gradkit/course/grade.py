@@ -86,7 +86,9 @@ def _scrubbed_env():
         os.environ.update(saved)
 
 
-def _settings(course: Course, timeout: float | None, sandbox: bool) -> RunSettings:
+def _settings(
+    course: Course, timeout: float | None, sandbox: bool, notebook_timeout: float | None
+) -> RunSettings:
     cfg = course.nbgrader_config()
     defaults = RunSettings()
 
@@ -97,6 +99,7 @@ def _settings(course: Course, timeout: float | None, sandbox: bool) -> RunSettin
     return RunSettings(
         timeout=int(timeout if timeout is not None else get("Execute", "timeout", 30)),
         sandbox=sandbox,
+        notebook_timeout=notebook_timeout or defaults.notebook_timeout,
         ignore_pattern=str(get("IgnorePattern", "pattern", defaults.ignore_pattern)),
         max_lines=int(get("LimitOutput", "max_lines", defaults.max_lines)),
         max_traceback=int(get("LimitOutput", "max_traceback", defaults.max_traceback)),
@@ -140,10 +143,9 @@ class _Executor:
         if self.client is not None:
             from distributed import wait as dask_wait
 
-            done = dask_wait(
-                futures, timeout=None if block else 0.05, return_when="FIRST_COMPLETED"
-            )
-            return list(done.done)
+            if block:
+                dask_wait(futures, return_when="FIRST_COMPLETED")
+            return [f for f in futures if f.done()]
         done, _ = wait(futures, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         return list(done)
 
@@ -172,6 +174,7 @@ def grade(
     dask: str | None = None,
     force: bool = False,
     students: list[str] | None = None,
+    notebook_timeout: float | None = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
     """Grade every submission (see the module docstring); return student -> notebook -> record."""
     from tqdm.auto import tqdm
@@ -194,7 +197,7 @@ def grade(
                 f"cannot sandbox the students' kernels: {why}; "
                 "or pass --no-sandbox (student code then runs as you, see `gradkit doctor`)"
             )
-    settings = _settings(course, timeout, sandbox)
+    settings = _settings(course, timeout, sandbox, notebook_timeout)
     release_fp = {nb: fingerprint_of_release(course, assignment, nb) for nb in notebooks}
     before = load(course.db_path, assignment)
     records: dict[str, dict[str, NotebookRecord]] = {}
@@ -211,12 +214,17 @@ def grade(
         for student, mine in records.items():  # not submitted or not gradable: known now
             for name, record in mine.items():
                 save(course.db_path, assignment, student, name, record)
-        api = nbgrader_api(
-            course,
-            root=staging,
-            CourseDirectory={"db_url": f"sqlite:///{course.db_path}"},
-            Autograde={"autograde_preprocessors": []},  # nbgrader sanitizes; workers execute
-        )
+        # One nbgrader API per notebook (CourseDirectory.notebook_id): a notebook nbgrader
+        # cannot sanitize fails alone, never the student's other notebooks.
+        apis = {
+            name: nbgrader_api(
+                course,
+                root=staging,
+                CourseDirectory={"db_url": f"sqlite:///{course.db_path}", "notebook_id": name},
+                Autograde={"autograde_preprocessors": []},  # nbgrader sanitizes; workers execute
+            )
+            for name in notebooks
+        }
         todo = sum(len(v) for v in plan.values())
         bar = tqdm(total=todo, desc=f"grading {assignment}", unit="notebook", disable=not progress)
         executor = _Executor(jobs or os.cpu_count() or 1, dask)
@@ -226,7 +234,7 @@ def grade(
                 warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
                 for student, names in plan.items():
                     for name, fp in _sanitize(
-                        api, staging, assignment, student, found[student], names, records
+                        apis, staging, assignment, student, found[student], names, records
                     ).items():
                         sanitized = staging / "autograded" / student / assignment / f"{name}.ipynb"
                         token = derive_token(secret, assignment, name, student)
@@ -290,7 +298,7 @@ def _plan(found, notebooks, release_fp, before, force, records) -> dict[str, dic
 
 
 def _sanitize(
-    api,
+    apis: dict,
     staging: Path,
     assignment: str,
     student: str,
@@ -298,22 +306,24 @@ def _sanitize(
     names: dict[str, str],
     records: dict,
 ) -> dict[str, str]:
-    """Stage a student's valid notebooks and let nbgrader sanitize them; return what to run."""
+    """Stage a student's valid notebooks, let nbgrader sanitize the ones to run; return those."""
     dest = staging / "submitted" / student / assignment
     dest.mkdir(parents=True, exist_ok=True)
     for name, sub in mine.items():
+        # unchanged notebooks are staged too: nbgrader zeroes the grades of missing files
         if sub.path != Path() and not _problem(sub.path):
-            shutil.copyfile(
-                sub.path, dest / f"{name}.ipynb"
-            )  # unchanged ones too: nbgrader zeroes missing files
-    result = api.autograde(assignment, student, force=True, create=True)
-    if not result.get("success"):
+            shutil.copyfile(sub.path, dest / f"{name}.ipynb")
+    ready = {}
+    for name, fp in names.items():
+        result = apis[name].autograde(assignment, student, force=True, create=True)
+        if result.get("success"):
+            ready[name] = fp
+            continue
         lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-        why = lines[-1][:200] if lines else "nbgrader could not sanitize the submission"
-        for name in names:
-            records[student][name] = NotebookRecord(NOT_GRADED, why)
-        return {}
-    return names
+        why = lines[-1][:200] if lines else "nbgrader could not sanitize the notebook"
+        record = NotebookRecord(NOT_GRADED, why)
+        records[student][name] = record
+    return ready
 
 
 def _finish(

@@ -1,0 +1,218 @@
+"""Grading runs: parallel equals serial, a killed run resumes, Dask, the sandbox switch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_helpers import ASSIGNMENT, NOTEBOOK, SECOND, make_course
+from gradkit.course.demo import make_submission
+from gradkit.course.directory import Course, UserError
+from gradkit.course.grade import grade
+from gradkit.course.release import release
+from gradkit.course.sandbox import probe
+
+SANDBOX, WHY = probe()
+pytestmark = [pytest.mark.slow, pytest.mark.a01]
+needs_sandbox = pytest.mark.skipif(
+    not SANDBOX and not os.environ.get("GRADKIT_REQUIRE_SANDBOX"),
+    reason=f"no sandbox on this machine: {WHY}",
+)
+CELL_TIMEOUT = 8
+
+
+def _class(root: Path, kinds: dict[str, str]) -> tuple[Course, Path]:
+    course = Course(make_course(root / "course", second=True))
+    release(course, ASSIGNMENT, log=lambda m: None)
+    for student, kind in kinds.items():
+        make_submission(course, ASSIGNMENT, root / "subs" / student, kind)
+    return course, root / "subs"
+
+
+def _scores(records) -> dict:
+    return {
+        (s, nb): (round(r.score, 6), r.status)
+        for s, mine in records.items()
+        for nb, r in mine.items()
+    }
+
+
+def test_parallel_and_serial_grading_give_identical_scores(tmp_path):
+    kinds = {"ada": "full", "brook": "untouched", "cyd": "partial", "dana": "full"}
+    one, subs = _class(tmp_path / "serial", kinds)
+    two, _ = _class(tmp_path / "parallel", kinds)
+    serial = grade(
+        one, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, jobs=1, sandbox=SANDBOX
+    )
+    parallel = grade(
+        two, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, jobs=2, sandbox=SANDBOX
+    )
+    assert _scores(serial) == _scores(parallel)
+    assert {s for (s, _), (score, _) in _scores(serial).items() if score == 0} == {"brook"}
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    students = {f"s{i}": "full" for i in range(5)}
+    course, subs = _class(tmp_path, students)
+    args = [
+        sys.executable,
+        "-m",
+        "gradkit",
+        "--course",
+        str(course.root),
+        "grade",
+        ASSIGNMENT,
+        "--submissions",
+        str(subs),
+        "-j",
+        "1",
+        "--timeout",
+        str(CELL_TIMEOUT),
+        "--no-progress",
+    ]
+    if not SANDBOX:
+        args.append("--no-sandbox")
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and _graded(course) < 2:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = _graded_at(course)
+    assert 2 <= len(first) < 2 * len(students), "the run was not stopped halfway"
+    res = subprocess.run(args, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    final = _graded_at(course)
+    assert len(final) == 2 * len(students)
+    assert all(final[key] == stamp for key, stamp in first.items())  # not graded twice
+    with sqlite3.connect(course.db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert {s for (s,) in db.execute("SELECT status FROM gradkit_result")} == {"graded"}
+
+
+def _graded(course: Course) -> int:
+    return len(_graded_at(course))
+
+
+def _graded_at(course: Course) -> dict:
+    if not course.db_path.exists():
+        return {}
+    try:
+        with sqlite3.connect(course.db_path, timeout=5) as db:
+            rows = db.execute(
+                "SELECT student, notebook, graded_at FROM gradkit_result WHERE status = 'graded'"
+            ).fetchall()
+    except sqlite3.OperationalError:  # the table does not exist yet
+        return {}
+    return {(s, n): t for s, n, t in rows}
+
+
+def test_a_dask_cluster_grades_like_local_workers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    kinds = {"ada": "full", "cyd": "partial"}
+    local, subs = _class(tmp_path / "local", kinds)
+    remote, _ = _class(tmp_path / "dask", kinds)
+    expected = grade(
+        local, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, jobs=2, sandbox=SANDBOX
+    )
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        got = grade(
+            remote,
+            ASSIGNMENT,
+            subs,
+            timeout=CELL_TIMEOUT,
+            progress=False,
+            dask=cluster.scheduler_address,
+            sandbox=SANDBOX,
+        )
+    assert _scores(got) == _scores(expected)
+
+
+ESCAPE = (
+    "import os\n"
+    "def least_squares(X, y):\n"
+    "    paths = (DECOY + '/.gradkit/secret', DECOY + '/solutions')\n"
+    "    leaks = [p for p in paths if os.path.exists(p)]\n"
+    "    if leaks:\n"
+    "        raise RuntimeError('escaped: ' + ', '.join(leaks))\n"
+    "    return np.linalg.solve(X.T @ X, X.T @ y)\n"
+)
+
+
+@needs_sandbox
+def test_the_same_escape_succeeds_without_the_sandbox_and_fails_inside_it(tmp_path):
+    """The hostile-class tests pass because of the sandbox: without it, this student escapes."""
+    decoy = tmp_path / "decoy"
+    (decoy / ".gradkit").mkdir(parents=True)
+    (decoy / ".gradkit" / "secret").write_text("not the real one\n")
+    (decoy / "solutions").mkdir()
+    course, subs = _class(tmp_path, {"eve": "full"})
+    path = subs / "eve" / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "least_squares"
+    )
+    cell.source = f"DECOY = {str(decoy)!r}\n" + ESCAPE
+    nbformat.write(nb, str(path))
+    outside = grade(course, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, sandbox=False)
+    least = next(t for t in outside["eve"][NOTEBOOK].tests if t.test == "least_squares")
+    assert least.score == 0 and "escaped:" in least.text()
+    inside = grade(course, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, force=True)
+    least = next(t for t in inside["eve"][NOTEBOOK].tests if t.test == "least_squares")
+    assert least.score == 2
+    assert inside["eve"][SECOND].score == 2
+
+
+def test_grading_refuses_to_run_unsandboxed_unless_told(tmp_path, monkeypatch):
+    course, subs = _class(tmp_path, {"ada": "full"})
+    monkeypatch.setattr("gradkit.course.sandbox.find_bwrap", lambda: None)
+    with pytest.raises(UserError, match="cannot sandbox.*--no-sandbox"):
+        grade(course, ASSIGNMENT, subs, progress=False)
+
+
+def test_the_cli_warns_when_grading_without_the_sandbox(tmp_path):
+    course, subs = _class(tmp_path, {"ada": "full"})
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no bwrap on this PATH
+    base = [
+        sys.executable,
+        "-m",
+        "gradkit",
+        "--course",
+        str(course.root),
+        "grade",
+        ASSIGNMENT,
+        "--submissions",
+        str(subs),
+        "--no-progress",
+        "--timeout",
+        str(CELL_TIMEOUT),
+    ]
+    refused = subprocess.run(base, capture_output=True, text=True, env=env)
+    assert refused.returncode == 2 and "--no-sandbox" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    allowed = subprocess.run([*base, "--no-sandbox"], capture_output=True, text=True, env=env)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "WITHOUT the sandbox" in allowed.stderr
+
+
+def test_doctor_says_what_the_machine_supports():
+    res = subprocess.run(
+        [sys.executable, "-m", "gradkit", "doctor"], capture_output=True, text=True
+    )
+    assert "bubblewrap" in res.stdout
+    assert res.returncode == (0 if SANDBOX else 1)
+    if shutil.which("bwrap") and SANDBOX:
+        assert "this machine can grade in the sandbox" in res.stdout
