@@ -186,7 +186,7 @@ def invoke(
 
     seconds = math.nan
     try:
-        with quiet(), watch:
+        with quiet(), watch, _single_thread(call.bare):
             if call.reseed_global is not None:
                 np.random.seed(call.reseed_global)
             value = func(*args, **kwargs)
@@ -207,6 +207,19 @@ def invoke(
     outcome.watched = tuple(h for h in hits if h in watched_funcs)
     outcome.probe_shapes = [s for p in probes for s in p.shapes]
     return outcome
+
+
+@contextlib.contextmanager
+def _single_thread(active: bool) -> Iterator[None]:
+    """BLAS on one thread for calls timed from outside, as the reference is timed: with
+    several threads, a busy machine makes the time of a matrix product swing by 10x."""
+    if not active:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
 
 
 def _best_time(func: Callable, call: Call, kept: dict[int, Any]) -> float:

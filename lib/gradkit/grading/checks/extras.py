@@ -73,7 +73,7 @@ class Speed:
     factor: float = 10.0
     slack: float = 2e-3
     repeats: int = 5
-    attempts: int = 3
+    attempts: int = 5
     weight: float = 1.0
     hint: str = "remove the Python loops: use whole-array operations"
 
