@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 
 from .directory import Course, UserError
+from .nbgrader_plugins import MarkGradedCells
 
 __all__ = ["make_submission", "run_demo", "kit_root", "WRONG_FUNCTIONS"]
 
@@ -84,6 +85,9 @@ def make_submission(course: Course, assignment: str, dest: Path, kind: str) -> N
             source = nbformat.read(
                 str(course.solutions / assignment / f"{name}.ipynb"), as_version=4
             )
+            marker = MarkGradedCells()  # answer cells get their grade ids as at release
+            for i, cell in enumerate(source.cells):
+                marker.preprocess_cell(cell, {}, i)
             answers = {
                 c.metadata["nbgrader"]["grade_id"]: c.source
                 for c in source.cells
