@@ -181,6 +181,17 @@ def test_affine_rejects_bad_b_x_and_w_rank():
         affine_forward(np.zeros((2, 12)), np.zeros(12), np.zeros(1))
 
 
+def test_affine_relu_names_itself_in_shape_errors():
+    with pytest.raises(ValueError, match=r"^affine_relu_forward: x must have shape \(N, d1"):
+        affine_relu_forward(np.zeros(5), np.zeros((5, 2)), np.zeros(2))
+    with pytest.raises(
+        ValueError, match=r"^affine_relu_forward: w must have shape \(12, \*\) to match x"
+    ):
+        affine_relu_forward(np.zeros((2, 3, 4)), np.zeros((10, 5)), np.zeros(5))
+    with pytest.raises(ValueError, match=r"^affine_relu_forward: w must be 2-D"):
+        affine_relu_forward(np.zeros((2, 12)), np.zeros(12), np.zeros(1))
+
+
 def test_maxout_rejects_bad_shapes():
     x = np.zeros((2, 3, 4))
     with pytest.raises(ValueError, match=r"w must have shape \(k, 12, M\).*got \(12, 5\)"):

@@ -94,7 +94,7 @@ def test_released_test_cells_carry_the_points_of_the_solutions_one_line(assignme
     tests = {
         c.metadata["nbgrader"]["grade_id"]: c
         for c in released.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
     }
     assert wanted and set(tests) == {f"test_{name}" for name in wanted}
     for name, points in wanted.items():
@@ -102,3 +102,32 @@ def test_released_test_cells_carry_the_points_of_the_solutions_one_line(assignme
         assert cell.metadata["nbgrader"]["points"] == points
         assert cell.metadata["nbgrader"]["locked"] is True
         assert parse_test_cell(cell.source) == (name, points)
+
+
+@pytest.mark.parametrize("assignment, notebook", _release_notebooks())
+def test_written_answers_are_released_blank_with_their_points(assignment, notebook):
+    """A manually graded markdown answer keeps its points and loses its model answer."""
+    import nbformat
+
+    def written(nb):
+        return {
+            c.metadata["nbgrader"]["grade_id"]: c
+            for c in nb.cells
+            if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")
+        }
+
+    source = nbformat.read(str(COURSE.solutions / assignment / f"{notebook}.ipynb"), as_version=4)
+    released = nbformat.read(
+        str(COURSE.assignments_dir / assignment / f"{notebook}.ipynb"), as_version=4
+    )
+    model, blank = written(source), written(released)
+    assert set(model) == set(blank)
+    text = "\n".join(c.source for c in released.cells)
+    for grade_id, cell in blank.items():
+        meta = cell.metadata["nbgrader"]
+        assert meta["solution"] and not meta["locked"] and meta["points"] > 0
+        assert meta["points"] == model[grade_id].metadata["nbgrader"]["points"]
+        assert cell.source == "YOUR ANSWER HERE"
+        for line in model[grade_id].source.splitlines():
+            if len(line.strip()) > 30:
+                assert line.strip() not in text, f"{grade_id}: model answer leaked"

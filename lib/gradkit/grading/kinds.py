@@ -127,7 +127,7 @@ def layer_specs(
     )
     # A forward mistake shows in the backward test too, through the forward it replaces.
     as_forward = [
-        Mistake(m.id, m.message, m.impl if isinstance(m.impl, Mapping) else {forward: m.impl})
+        Mistake(m.id, m.message, dict(m.impl) if isinstance(m.impl, Mapping) else {forward: m.impl})
         for m in forward_mistakes
     ]
     bwd_spec = Spec(

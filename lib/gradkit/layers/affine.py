@@ -85,6 +85,13 @@ def affine_relu_forward(
 
     Shapes: x (N, d1, ..., dk), w (D, M), b (M,) -> out (N, M). Taught in assignment 02.
     """
+    # Bad x or w are reported under the name the caller used, not that of the first step.
+    where = "affine_relu_forward"
+    x, x_flat = _rows(x, where)
+    w = as_array("w", w, where)
+    D = x_flat.shape[1]
+    check_ndim("w", w, 2, where)
+    check_shape("w", w, (D, None), where, f"to match x with {D} features per row")
     a, fc_cache = affine_forward(x, w, b)
     out, relu_cache = relu_forward(a)
     return out, (fc_cache, relu_cache)

@@ -15,7 +15,15 @@ from ..spec import Spec
 __all__ = ["MODULES", "all_specs", "get_spec"]
 
 #: Spec modules, in course order.
-MODULES = ["a01_regression", "a01_classifiers", "a01_numgrad"]
+MODULES = [
+    "a01_regression",
+    "a01_classifiers",
+    "a01_numgrad",
+    "a02_graph",
+    "a02_layers",
+    "a02_activations",
+    "a02_networks",
+]
 
 _REGISTRY: dict[str, Spec] | None = None
 
