@@ -87,6 +87,13 @@ def resolve(dotted: str):
     return None
 
 
+#: A copy is recognized by its instructions only when there are at least this many:
+#: a short function (a three-line layer sandwich) written the natural way would
+#: otherwise match the reference without having been copied. The reference object
+#: itself is always recognized.
+MIN_COPY_INSTRUCTIONS = 40
+
+
 class Watch:
     """Context manager: records which of the ``watched`` functions ran.
 
@@ -102,7 +109,9 @@ class Watch:
         for name, func in watched.items():
             for code in code_objects(func):
                 self._by_code[code] = name
-                self._by_print[_fingerprint(code)] = name
+                fingerprint = _fingerprint(code)
+                if len(fingerprint) >= MIN_COPY_INSTRUCTIONS:
+                    self._by_print[fingerprint] = name
         self._seen: dict = {}
         self.hits: list[str] = []
 
