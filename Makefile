@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,course,cluster]"
+	@# An editable install does not place data files: enable the Jupyter extension explicitly.
+	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	@cp jupyter-config/jupyter_server_config.d/gradkit.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	@touch $(STAMP)
 
 install: $(STAMP)
