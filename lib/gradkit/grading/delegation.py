@@ -100,9 +100,14 @@ class Watch:
         self._by_code: dict = {}
         self._by_print: dict = {}
         for name, func in watched.items():
-            for code in code_objects(func):
+            codes = code_objects(func)
+            for code in codes:
                 self._by_code[code] = name
-                self._by_print[_fingerprint(code)] = name
+            # Copies are recognised by the whole function only: its fingerprint includes its
+            # nested code. A nested generator or comprehension on its own is too generic
+            # (``(cache[k] for k in names)``) to tell a copy from a student's own code.
+            if codes:
+                self._by_print[_fingerprint(codes[0])] = name
         self._seen: dict = {}
         self.hits: list[str] = []
 
