@@ -15,7 +15,14 @@ from ..spec import Spec
 __all__ = ["MODULES", "all_specs", "get_spec"]
 
 #: Spec modules, in course order.
-MODULES = ["a01_regression", "a01_classifiers"]
+MODULES = [
+    "a01_regression",
+    "a01_classifiers",
+    "a03_scaling",
+    "a03_pca",
+    "a03_init",
+    "a03_normalization",
+]
 
 _REGISTRY: dict[str, Spec] | None = None
 
