@@ -360,3 +360,20 @@ def test_update_rule_defaults_are_checked_from_config_none():
     result = run_spec(MOMENTUM, _student(MOMENTUM, {"sgd_momentum": no_defaults}), 2.0, None)
     defaults = [c for c in result.checks if "config=None" in c.name and "config holds" in c.name]
     assert defaults and not defaults[0].passed and "learning_rate" in defaults[0].detail
+
+
+def test_a_forward_mistake_given_as_a_mapping_reaches_the_backward_spec_as_it_is():
+    from types import MappingProxyType
+
+    impl = MappingProxyType({"affine_forward": _affine_no_bias})
+    _, bwd = layer_specs(
+        "affine_forward",
+        "affine_backward",
+        (layers.affine_forward, layers.affine_backward),
+        [Case("x (3, 4)", _affine_case((3, 4), 2), seed=1)],
+        _affine_hidden,
+        wrt=(0, 1, 2),
+        grads=("dx", "dw", "db"),
+        forward_mistakes=[Mistake("no_bias", "your output does not add the bias b", impl)],
+    )
+    assert bwd.implementation(bwd.mistakes[0])["affine_forward"] is _affine_no_bias
