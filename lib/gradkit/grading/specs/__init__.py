@@ -19,9 +19,11 @@ MODULES = [
     "a01_regression",
     "a01_classifiers",
     "a03_scaling",
+    "a03_minmax",
     "a03_pca",
     "a03_init",
-    "a03_normalization",
+    "a03_batchnorm",
+    "a03_layernorm",
 ]
 
 _REGISTRY: dict[str, Spec] | None = None

@@ -32,19 +32,12 @@ def _source(rng: np.random.Generator, d: int):
     scales = np.geomspace(3.0, 0.3, d) * rng.uniform(0.9, 1.1, d)
     mean = rng.uniform(2, 4, d) * rng.choice([-1, 1], d)
 
-    def sample(n: int, shift: float = 0.0) -> np.ndarray:
-        return mean + shift + (rng.standard_normal((n, d)) * scales) @ basis.T
-
-    return sample
-
-
-def _cloud(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    return _source(rng, d)(n)
+    return lambda n, shift=0.0: mean + shift + (rng.standard_normal((n, d)) * scales) @ basis.T
 
 
 def _fit_case(n: int, d: int, k: int | None = None):
     def make(rng):
-        X = _cloud(rng, n, d)
+        X = _source(rng, d)(n)
         return inputs(X) if k is None else inputs(X, k)
 
     return make
@@ -76,7 +69,7 @@ def _hidden_transform(rng):
 
 def _inverse_case(n: int, d: int, k_fit: int, k: int):
     def make(rng):
-        stats = pp.fit_pca(_cloud(rng, 3 * n, d), k_fit)
+        stats = pp.fit_pca(_source(rng, d)(3 * n), k_fit)
         return inputs(rng.standard_normal((n, k)) * 2, stats)
 
     return make
@@ -93,16 +86,14 @@ def _whiten_case(n: int, d: int, k: int | None, eps: float | None):
         sample = _source(rng, d)
         stats = pp.fit_pca(sample(3 * n))
         X_val = sample(n, shift=0.3)
-        kw = {} if eps is None else {"eps": eps}
-        if k is not None:
-            kw["k"] = k
-        return inputs(X_val, stats, **kw)
+        kw = {"k": k, "eps": eps}
+        return inputs(X_val, stats, **{key: v for key, v in kw.items() if v is not None})
 
     return make
 
 
 def _rank_deficient(rng):
-    X = _cloud(rng, 30, 3)
+    X = _source(rng, 3)(30)
     X = np.column_stack([X, X[:, 0] - X[:, 1]])  # one direction with no variance at all
     return inputs(X[20:], pp.fit_pca(X[:20]), eps=1e-2)
 
@@ -125,29 +116,21 @@ def _checks(cases, hidden, weight=3.0, name="the output matches the reference ({
 # --- mistakes ----------------------------------------------------------------------------
 
 
-def _pca_from(mean: np.ndarray, cov: np.ndarray, k=None):
-    U, S, _ = np.linalg.svd(cov)
-    largest = U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])]
-    U = U * np.where(largest < 0, -1.0, 1.0)
-    k = U.shape[1] if k is None else k
-    return {"mean": mean, "components": U[:, :k], "variances": S[:k]}
-
-
 def _pca_uncentred(X, k=None):
-    return _pca_from(X.mean(axis=0), X.T @ X / X.shape[0], k)
+    moments = pp.fit_pca(np.vstack([X, -X]), k)  # mean 0 and covariance XᵀX/N: X uncentred
+    return {**moments, "mean": X.mean(axis=0)}
 
 
 def _pca_unbiased(X, k=None):
-    Xc = X - X.mean(axis=0)
-    return _pca_from(X.mean(axis=0), Xc.T @ Xc / (X.shape[0] - 1), k)
+    stats = pp.fit_pca(X, k)
+    return {**stats, "variances": stats["variances"] * len(X) / (len(X) - 1)}
 
 
 def _pca_ascending(X, k=None):
     full = pp.fit_pca(X)
-    k = X.shape[1] if k is None else k
     order = np.arange(X.shape[1])[::-1][:k]  # eigh's ascending order, not reversed
     return {
-        "mean": full["mean"],
+        **full,
         "components": full["components"][:, order],
         "variances": full["variances"][order],
     }
@@ -161,10 +144,6 @@ def _pca_rows(X, k=None):
 def _transform_no_center(X, stats, k=None):
     k = stats["components"].shape[1] if k is None else k
     return X @ stats["components"][:, :k]
-
-
-def _transform_all(X, stats, k=None):
-    return pp.pca_transform(X, stats)
 
 
 def _transform_refit(X, stats, k=None):
@@ -185,9 +164,8 @@ def _whiten_by_variance(X, stats, k=None, eps=1e-5):
 
 
 def _whiten_no_center(X, stats, k=None, eps=1e-5):
-    return _transform_no_center(X, stats, k) / np.sqrt(
-        stats["variances"][: _transform_no_center(X, stats, k).shape[1]] + eps
-    )
+    Z = _transform_no_center(X, stats, k)
+    return Z / np.sqrt(stats["variances"][: Z.shape[1]] + eps)
 
 
 def _whiten_refit(X, stats, k=None, eps=1e-5):
@@ -257,7 +235,7 @@ pca_transform_spec = Spec(
         Mistake(
             "all_components",
             "your output keeps every fitted component: the argument k is ignored",
-            _transform_all,
+            lambda X, stats, k=None: pp.pca_transform(X, stats),  # k ignored
         ),
         Mistake("refit", REFIT, _transform_refit),
     ],

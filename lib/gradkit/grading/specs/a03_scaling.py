@@ -1,8 +1,8 @@
-"""Specs of assignment 03, part 1 (preprocessing.ipynb): centring, standardizing and min-max
-scaling, each a fit function (statistics of the training split) and an apply function (any split).
+"""Specs of assignment 03, part 1 (preprocessing.ipynb): centring and standardizing, each a fit
+function (statistics of the training split) and an apply function (any split).
 
-The student's fit functions return only the statistics (``{'mean'}``, ``{'mean', 'std'}``,
-``{'min', 'max'}``); the references below are gradkit's fitters without their ``'mode'`` entry.
+The student's fit functions return only the statistics (``{'mean'}``, ``{'mean', 'std'}``);
+the references below are gradkit's fitters without their ``'mode'`` entry.
 Apply functions are graded on a *validation* split drawn from another distribution than the
 training split the statistics come from, so refitting on the split being transformed always
 shows.
@@ -30,40 +30,22 @@ def fit_standardize(X, eps=1e-8):
     return {"mean": stats["mean"], "std": stats["std"]}
 
 
-def fit_minmax(X):
-    stats = pp.fit_minmax(X)
-    return {"min": stats["min"], "max": stats["max"]}
-
-
 # --- inputs ------------------------------------------------------------------------------
 
 
 def _source(rng: np.random.Generator, d: int):
     """A sampler of features with different offsets and scales (so every per-feature
     statistic differs); ``shift`` moves a split away from the training distribution."""
-    loc = rng.uniform(-3, 3, d)
-    scale = rng.uniform(0.5, 3, d)
-
-    def sample(n: int, shift: float = 0.0) -> np.ndarray:
-        return loc + shift + scale * (1 + shift / 4) * rng.standard_normal((n, d))
-
-    return sample
-
-
-def _cloud(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    return _source(rng, d)(n)
-
-
-def _with_constant(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    X = X.copy()
-    X[:, int(rng.integers(X.shape[1]))] = float(rng.uniform(-2, 2))
-    return X
+    loc, scale = rng.uniform(-3, 3, d), rng.uniform(0.5, 3, d)
+    return lambda n, shift=0.0: loc + shift + scale * (1 + shift / 4) * rng.standard_normal((n, d))
 
 
 def _train(n, d, constant=False, **kwargs):
     def make(rng):
-        X = _cloud(rng, n, d)
-        return inputs(_with_constant(X, rng) if constant else X, **kwargs)
+        X = _source(rng, d)(n)
+        if constant:
+            X[:, int(rng.integers(d))] = float(rng.uniform(-2, 2))
+        return inputs(X, **kwargs)
 
     return make
 
@@ -77,8 +59,7 @@ def _hidden_train(constant=False):
     # N >= 3, N != D, and a constant feature when asked: every mistake below shows.
     def make(rng):
         d = int(rng.integers(2, 7))
-        n = int(rng.integers(d + 1, 30))
-        return _train(n, d, constant)(rng)
+        return _train(int(rng.integers(d + 1, 30)), d, constant)(rng)
 
     return make
 
@@ -156,14 +137,6 @@ def _std_no_guard(X, eps=1e-8):
 
 def _standardize_no_center(X, stats):
     return X / stats["std"]
-
-
-def _minmax_per_example(X):
-    return {"min": X.min(axis=1), "max": X.max(axis=1)}
-
-
-def _minmax_zero_one(X, stats):
-    return (pp.minmax_scale(X, stats) + 1) / 2  # onto [0, 1] instead of [-1, 1]
 
 
 def _stats_check(case: Case, weight: float = 1.0, name: str = "") -> Outputs:
@@ -285,55 +258,4 @@ standardize_spec = Spec(
     title="standardize any split with the training statistics",
 )
 
-fit_minmax_spec = Spec(
-    name="fit_minmax",
-    functions={"fit_minmax": fit_minmax},
-    returns={"fit_minmax": "stats"},
-    checks=[
-        _stats_check(Case("X (15, 4)", _train(15, 4), seed=10), weight=2.0),
-        HiddenCases(_hidden_train()),
-        NoMutation(),
-    ],
-    mistakes=[
-        Mistake(
-            "per_example",
-            "your min and max have one entry per example: they are taken over each row's "
-            "features instead of over the examples",
-            _minmax_per_example,
-        )
-    ],
-    forbidden=(f"{SCALING}.fit_minmax",),
-    title="range of each feature on the training split",
-)
-
-minmax_scale_spec = Spec(
-    name="minmax_scale",
-    functions={"minmax_scale": pp.minmax_scale},
-    returns={"minmax_scale": "out"},
-    checks=_apply_checks(
-        [
-            Case("X_val (7, 4), stats of a training split", _split(fit_minmax, 14, 4), seed=11),
-            Case("a constant feature maps to 0", _split(fit_minmax, 10, 3, constant=True), seed=12),
-        ],
-        _hidden_split(fit_minmax, constant=True),
-        REFIT_HINT,
-    ),
-    mistakes=[
-        Mistake("refit", REFIT, _refit(fit_minmax, pp.minmax_scale)),
-        Mistake(
-            "zero_one",
-            "your output maps the training range onto [0, 1] instead of [−1, 1]",
-            _minmax_zero_one,
-        ),
-    ],
-    title="scale any split so the training range becomes [−1, 1]",
-)
-
-SPECS = [
-    fit_center_spec,
-    center_spec,
-    fit_standardize_spec,
-    standardize_spec,
-    fit_minmax_spec,
-    minmax_scale_spec,
-]
+SPECS = [fit_center_spec, center_spec, fit_standardize_spec, standardize_spec]
