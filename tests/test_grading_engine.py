@@ -311,6 +311,33 @@ def test_an_exec_copy_of_the_reference_is_caught():
     assert result.score == 0 and "gradkit's reference" in result.problem
 
 
+def test_own_code_sharing_a_generic_generator_with_the_reference_is_not_delegation():
+    """The reference's nested ``(cache[k] for k in ...)`` is generic: a student's function
+    with the same generator is their own code; the reference itself is still caught."""
+    import types
+
+    from gradkit import normalization
+    from gradkit.grading.delegation import Watch, _fingerprint, code_objects
+
+    def own(cache):
+        return list(cache[k] for k in ("xhat", "gamma"))
+
+    ref_gen = code_objects(normalization.batchnorm_backward)[1]
+    own_gen = next(c for c in own.__code__.co_consts if isinstance(c, types.CodeType))
+    assert _fingerprint(own_gen) == _fingerprint(ref_gen)  # what used to be flagged
+
+    watch = Watch({"ref": normalization.batchnorm_backward})
+    with watch:
+        own({"xhat": 1, "gamma": 2})
+    assert watch.hits == []
+    _, cache = normalization.batchnorm_forward(
+        np.ones((3, 2)), np.ones(2), np.zeros(2), {"mode": "train"}
+    )
+    with watch:
+        normalization.batchnorm_backward(np.ones((3, 2)), cache)
+    assert watch.hits == ["ref"]
+
+
 # --- the in-kernel entry point ------------------------------------------------------------
 
 

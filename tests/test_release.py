@@ -91,7 +91,7 @@ def test_released_test_cells_carry_the_points_of_the_solutions_one_line(assignme
     released = nbformat.read(
         str(COURSE.assignments_dir / assignment / f"{notebook}.ipynb"), as_version=4
     )
-    tests = {
+    tests = {  # graded code cells; written answers graded by hand are markdown cells
         c.metadata["nbgrader"]["grade_id"]: c
         for c in released.cells
         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")

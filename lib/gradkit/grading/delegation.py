@@ -87,6 +87,11 @@ def resolve(dotted: str):
     return None
 
 
+#: Fingerprints of the code objects seen so far, shared by every watch of the process:
+#: each numpy function the student's code calls is disassembled once, not once per call
+#: (that made a watched batch-norm spec 20 times slower).
+_FINGERPRINTS: dict[types.CodeType, tuple] = {}
+
 #: A copy is recognized by its instructions only when there are at least this many:
 #: a short function (a three-line layer sandwich) written the natural way would
 #: otherwise match the reference without having been copied. The reference object
@@ -107,12 +112,17 @@ class Watch:
         self._by_code: dict = {}
         self._by_print: dict = {}
         for name, func in watched.items():
-            for code in code_objects(func):
+            codes = code_objects(func)
+            for code in codes:
                 self._by_code[code] = name
-                fingerprint = _fingerprint(code)
+            # Copies are recognised by the whole function only (its fingerprint includes
+            # its nested code): a nested generator or comprehension on its own is too
+            # generic (``(cache[k] for k in names)``) to tell a copy from a student's
+            # own code, and so is a short function.
+            if codes:
+                fingerprint = _fingerprint(codes[0])
                 if len(fingerprint) >= MIN_COPY_INSTRUCTIONS:
                     self._by_print[fingerprint] = name
-        self._seen: dict = {}
         self.hits: list[str] = []
 
     @property
@@ -124,10 +134,10 @@ class Watch:
             return
         code = frame.f_code
         name = self._by_code.get(code)
-        if name is None:
-            fp = self._seen.get(code)
+        if name is None and self._by_print:
+            fp = _FINGERPRINTS.get(code)
             if fp is None:
-                fp = self._seen[code] = _fingerprint(code)
+                fp = _FINGERPRINTS[code] = _fingerprint(code)
             name = self._by_print.get(fp)
         if name is not None and name not in self.hits:
             self.hits.append(name)

@@ -23,6 +23,12 @@ MODULES = [
     "a02_layers",
     "a02_activations",
     "a02_networks",
+    "a03_scaling",
+    "a03_minmax",
+    "a03_pca",
+    "a03_init",
+    "a03_batchnorm",
+    "a03_layernorm",
 ]
 
 _REGISTRY: dict[str, Spec] | None = None
