@@ -15,7 +15,16 @@ from ..spec import Spec
 __all__ = ["MODULES", "all_specs", "get_spec"]
 
 #: Spec modules, in course order.
-MODULES = ["a01_regression", "a01_classifiers"]
+MODULES = [
+    "a01_regression",
+    "a01_classifiers",
+    "a04_penalties",
+    "a04_model_weights",
+    "a04_dropout",
+    "a04_dropconnect",
+    "a04_losses",
+    "a04_regression_losses",
+]
 
 _REGISTRY: dict[str, Spec] | None = None
 
