@@ -182,6 +182,15 @@ def draw_mask(shape: tuple[int, ...], param: Mapping[str, Any]) -> np.ndarray:
     return np.random.default_rng(param.get("seed")).random(shape) < param["p"]
 
 
+def mixed_seed(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> int:
+    """A mask seed whose mask keeps some and drops some (else a wrong scaling can hide)."""
+    while True:
+        seed = int(rng.integers(2**31))
+        keep = draw_mask(shape, {"p": p, "seed": seed})
+        if keep.any() and not keep.all():
+            return seed
+
+
 def p_as_drop(ref: Callable, at: int = 1) -> Callable:
     """``ref`` with p read as the probability of dropping (keep = 1 − p)."""
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import dropout as dl
 from ..spec import Case, Inputs, Mistake, inputs
-from ._random_layers import P_AS_DROP, draw_mask, dropout_pair, p_as_drop
+from ._random_layers import P_AS_DROP, draw_mask, dropout_pair, mixed_seed, p_as_drop
 
 ASSIGNMENT = "04_regularization"
 
@@ -28,10 +28,13 @@ def dc_case(shape: tuple[int, ...], m: int, p: float, mode: str = "train", seed:
 
 
 def _hidden_dc(rng: np.random.Generator) -> Inputs:
-    # N >= 2 and D >= 2: the input's mask and the weights' mask have different shapes.
+    # N >= 2 and D >= 2: the input's mask and the weights' mask have different shapes;
+    # the weights' mask keeps some weights and drops some.
     shape = (int(rng.integers(2, 6)), int(rng.integers(2, 5)), int(rng.integers(1, 4)))
+    m = int(rng.integers(2, 6))
     p = float(rng.choice([rng.uniform(0.2, 0.4), rng.uniform(0.6, 0.85)]))
-    return dc_case(shape, int(rng.integers(2, 6)), p, seed=int(rng.integers(2**31)))(rng)
+    seed = mixed_seed(rng, (shape[1] * shape[2], m), p)
+    return dc_case(shape, m, p, seed=seed)(rng)
 
 
 def _dc_mask_input(x, w, b, param):

@@ -12,7 +12,14 @@ import numpy as np
 
 from ... import dropout as dl
 from ..spec import Case, Inputs, Mistake, inputs
-from ._random_layers import MASK_MESSAGE, P_AS_DROP, dropout_pair, mask_reused, p_as_drop
+from ._random_layers import (
+    MASK_MESSAGE,
+    P_AS_DROP,
+    dropout_pair,
+    mask_reused,
+    mixed_seed,
+    p_as_drop,
+)
 
 ASSIGNMENT = "04_regularization"
 
@@ -26,14 +33,14 @@ def x_case(shape: tuple[int, ...], p: float, mode: str = "train", seed: int = 0)
 
 def _hidden_x(rng: np.random.Generator) -> Inputs:
     # p away from 0.5 (keep and drop probabilities differ) and 1; x never 0; at
-    # least one unit kept and one dropped (else train mode hides the scaling).
-    shape = tuple(int(k) for k in rng.integers(2, 7, size=int(rng.integers(2, 4))))
+    # least one unit kept and one dropped (else train mode hides the scaling); at
+    # least 48 units, so a redrawn mask equals the first with probability < 1e-6.
+    if rng.random() < 0.5:
+        shape: tuple[int, ...] = (int(rng.integers(4, 9)), int(rng.integers(15, 30)))
+    else:
+        shape = tuple(int(k) for k in rng.integers(4, 8, size=3))
     p = float(rng.choice([rng.uniform(0.2, 0.4), rng.uniform(0.6, 0.85)]))
-    while True:
-        seed = int(rng.integers(2**31))
-        keep = np.random.default_rng(seed).random(shape) < p
-        if keep.any() and not keep.all():
-            break
+    seed = mixed_seed(rng, shape, p)
     x = rng.standard_normal(shape)
     x[np.abs(x) < 0.05] = 0.5
     return inputs(x, {"p": p, "mode": "train", "seed": seed})

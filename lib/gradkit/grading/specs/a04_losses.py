@@ -177,7 +177,8 @@ def y01_case(n: int, c: int, scale: float = 1.0):
 def _hidden_y01(rng: np.random.Generator):
     n, c = draw_sizes(rng)
     x = 2 * rng.standard_normal((n, c))
-    x[0, 0] = rng.choice([-1, 1]) * rng.uniform(50, 1e4)  # a naive log(1 − σ) is inf or nan here
+    # σ rounds to 1 at x ≥ 37 and e^−x overflows at x ≤ −710: a naive loss is inf or nan here
+    x[0, :2] = rng.uniform(50, 1e4), -rng.uniform(800, 1e4)
     return inputs(x, rng.integers(2, size=(n, c)))
 
 

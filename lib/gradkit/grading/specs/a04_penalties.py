@@ -28,12 +28,14 @@ PENALTIES = (
 
 
 def draw_weights(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool) -> np.ndarray:
-    """Standard-normal weights; with ``zeros`` about a quarter (and at least one) exactly 0."""
+    """Standard-normal weights; with ``zeros`` about a quarter exactly 0, and always at least
+    one zero (the subgradient at 0 shows) and one nonzero weight (the penalty shows)."""
     w = rng.standard_normal(shape)
     if zeros:
         flat = w.reshape(-1)
         flat[rng.random(flat.size) < 0.25] = 0.0
-        flat[int(rng.integers(flat.size))] = 0.0  # the subgradient at 0 always shows
+        i, j = rng.choice(flat.size, size=2, replace=False)
+        flat[i], flat[j] = 0.0, 1.0 + rng.random()
     return w
 
 
