@@ -5,10 +5,14 @@ rescales each unit's incoming weight vector (a column of w (D, M)) to norm at mo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ... import regularization as reg_lib
 from ..checks import HiddenCases, NoMutation, Outputs
+from ..engine import Context
+from ..result import CheckResult
 from ..spec import Case, Mistake, Spec, inputs
 from .a04_penalties import PENALTIES, draw_weights
 
@@ -52,6 +56,21 @@ def _hidden_params(kind: str):
     return make
 
 
+@dataclass
+class HiddenKind:
+    """Hidden case number ``number``, always of penalty ``kind``: every student gets one hidden
+    case per kind, so a bug in one kind's branch costs everyone the same."""
+
+    kind: str
+    number: int
+
+    def run(self, ctx: Context) -> list[CheckResult]:
+        results = HiddenCases(_hidden_params(self.kind), count=1, weight=2 / 3).run(ctx)
+        for r in results:
+            r.name = f"hidden case {self.number}"
+        return results
+
+
 def _over_biases_penalized(params, reg, kind="l2", skip=reg_lib.UNREGULARIZED_PREFIXES):
     return OVER(params, reg, kind, skip=())
 
@@ -79,10 +98,7 @@ penalty_over_params = Spec(
             name="kind='l1' and kind='elastic_net' use the matching penalty",
             hint="call your l1_penalty or elastic_net_penalty according to kind",
         ),
-        *[
-            HiddenCases(_hidden_params(k), count=1, weight=2 / 3)
-            for k in ("l2", "l1", "elastic_net")
-        ],
+        *[HiddenKind(kind, k) for k, kind in enumerate(("l2", "l1", "elastic_net"), start=1)],
         NoMutation(),
     ],
     mistakes=[
