@@ -29,6 +29,12 @@ MODULES = [
     "a03_init",
     "a03_batchnorm",
     "a03_layernorm",
+    "a04_penalties",
+    "a04_model_weights",
+    "a04_dropout",
+    "a04_dropconnect",
+    "a04_losses",
+    "a04_regression_losses",
 ]
 
 _REGISTRY: dict[str, Spec] | None = None
