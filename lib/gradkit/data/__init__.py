@@ -11,6 +11,9 @@ from here.
   sets for decision-region pictures; each returns ``X (N, 2)`` float64 and
   ``y (N,)`` int64, ordered class by class.
 * :func:`train_val_split` -- a seeded (optionally stratified) split.
+* :func:`download_cifar10` / :func:`find_cifar10` -- fetch the official CIFAR-10
+  archive (resumable, MD5-verified, unpacked atomically) and find it again;
+  the command ``gradkit data cifar10`` calls the first.
 
 Everything random takes a ``seed`` or an ``rng`` (``np.random.Generator``);
 nothing touches numpy's global random state.
@@ -18,6 +21,14 @@ nothing touches numpy's global random state.
 
 from .cifar10 import CIFAR10_CLASSES, load_cifar10, write_cifar10_batch
 from .digits import load_digits, train_val_split
+from .download import (
+    CIFAR10_MD5,
+    CIFAR10_URL,
+    DownloadError,
+    default_data_dir,
+    download_cifar10,
+    find_cifar10,
+)
 from .toy import make_blobs, make_circles, make_spiral
 
 __all__ = [
@@ -26,6 +37,12 @@ __all__ = [
     "load_cifar10",
     "write_cifar10_batch",
     "CIFAR10_CLASSES",
+    "download_cifar10",
+    "find_cifar10",
+    "default_data_dir",
+    "DownloadError",
+    "CIFAR10_URL",
+    "CIFAR10_MD5",
     "make_spiral",
     "make_blobs",
     "make_circles",
