@@ -15,7 +15,14 @@ from ..spec import Spec
 __all__ = ["MODULES", "all_specs", "get_spec"]
 
 #: Spec modules, in course order.
-MODULES = ["a01_regression", "a01_classifiers"]
+MODULES = [
+    "a01_regression",
+    "a01_classifiers",
+    "a05_update_rules",
+    "a05_adaptive",
+    "a05_schedules",
+    "a05_training",
+]
 
 _REGISTRY: dict[str, Spec] | None = None
 
