@@ -94,7 +94,7 @@ def test_released_test_cells_carry_the_points_of_the_solutions_one_line(assignme
     tests = {
         c.metadata["nbgrader"]["grade_id"]: c
         for c in released.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
     }
     assert wanted and set(tests) == {f"test_{name}" for name in wanted}
     for name, points in wanted.items():
