@@ -6,6 +6,11 @@ so a rate that is wrong at a single step (the first one, or those after
 ``T``) costs the check. Hidden horizons draw ``lr0`` and the schedule's
 lengths from the student's seed and always run past the end, so every
 catalogued mistake shows in every hidden horizon.
+
+Tolerance: the default ``VALUE_RTOL`` (1e-7) of :class:`~gradkit.grading.checks.Outputs`.
+A schedule is one closed-form expression: equivalent forms (cos² for the
+cosine, ``//`` for the floor) agree to ~1e-16, every catalogued mistake is
+off by more than 1 % at some step of each horizon.
 """
 
 from __future__ import annotations
