@@ -25,7 +25,7 @@ kind                checks
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -118,7 +118,7 @@ def layer_specs(
     )
     # A forward mistake shows in the backward test too, through the forward it replaces.
     as_forward = [
-        Mistake(m.id, m.message, m.impl if isinstance(m.impl, dict) else {forward: m.impl})
+        Mistake(m.id, m.message, m.impl if isinstance(m.impl, Mapping) else {forward: m.impl})
         for m in forward_mistakes
     ]
     bwd_spec = Spec(
