@@ -360,3 +360,28 @@ def test_update_rule_defaults_are_checked_from_config_none():
     result = run_spec(MOMENTUM, _student(MOMENTUM, {"sgd_momentum": no_defaults}), 2.0, None)
     defaults = [c for c in result.checks if "config=None" in c.name and "config holds" in c.name]
     assert defaults and not defaults[0].passed and "learning_rate" in defaults[0].detail
+
+
+def test_a_forward_mistake_given_as_any_mapping_reaches_the_backward_spec():
+    """Mistake.impl may be any mapping (as Spec.implementation reads it), not only a dict."""
+    from types import MappingProxyType
+
+    fwd, bwd = layer_specs(
+        "affine_forward",
+        "affine_backward",
+        (layers.affine_forward, layers.affine_backward),
+        [Case("x of shape (3, 2, 2), M=4", _affine_case((3, 2, 2), 4), seed=1)],
+        _affine_hidden,
+        wrt=(0, 1, 2),
+        grads=("dx", "dw", "db"),
+        forward_mistakes=[
+            Mistake(
+                "no_bias",
+                "your output does not add the bias b",
+                MappingProxyType({"affine_forward": _affine_no_bias}),
+            )
+        ],
+    )
+    mistake = bwd.mistakes[0]
+    assert dict(mistake.impl) == {"affine_forward": _affine_no_bias}
+    assert bwd.implementation(mistake)["affine_forward"] is _affine_no_bias
