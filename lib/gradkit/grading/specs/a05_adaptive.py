@@ -55,7 +55,7 @@ def _hidden_adaptive(extra: dict[str, tuple[float, float]]):
 
 
 SMALL = "small gradients (~1e-3), epsilon 1e-4"
-EPS_INSIDE = "your step divides by √(cache + ε): ε belongs outside the square root"
+EPS_INSIDE = "your step divides by √(cache + ε): ε is under the square root"
 NO_EPS = "your step divides by √cache alone: ε is missing from the denominator"
 
 # --- AdaGrad ------------------------------------------------------------------------

@@ -115,13 +115,13 @@ step_decay = schedule(
     [
         Mistake(
             "no_floor",
-            "your rate decays a little at every step: it should stay flat within each block "
-            "of step_size steps",
+            "your rate decays a little at every step instead of dropping once every step_size "
+            "steps",
             _step_no_floor,
         ),
         Mistake(
             "early_drop",
-            "your rate has already dropped once at t = 0: the first block runs at lr0",
+            "your rate has already dropped once at t = 0",
             _step_early,
         ),
     ],
@@ -242,7 +242,7 @@ inverse_sqrt = schedule(
         ),
         Mistake(
             "warmup_ignored",
-            "your rate starts decaying at once: it ignores warmup (flat at lr0 until then)",
+            "your rate starts decaying at once: it ignores warmup",
             _inv_no_warmup,
         ),
     ],
