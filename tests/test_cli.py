@@ -13,7 +13,17 @@ def _run(*args, cwd=None):
 def test_help_lists_every_command():
     res = _run("--help")
     assert res.returncode == 0
-    for cmd in ("release", "secret", "grade", "feedback", "export", "check", "train", "demo"):
+    for cmd in (
+        "release",
+        "secret",
+        "grade",
+        "feedback",
+        "export",
+        "check",
+        "train",
+        "demo",
+        "data",
+    ):
         assert cmd in res.stdout
 
 

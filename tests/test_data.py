@@ -198,6 +198,13 @@ def test_cifar10_flatten_counts_and_dtype(cifar_dir):
     np.testing.assert_array_equal(d["X_val"][0], expected)
 
 
+def test_cifar10_flatten_with_an_empty_split(cifar_dir):
+    root, _, _ = cifar_dir
+    d = load_cifar10(root, num_training=10, num_validation=0, num_test=0, flatten=True)
+    assert d["X_train"].shape == (10, 3072)
+    assert d["X_val"].shape == (0, 3072) and d["X_test"].shape == (0, 3072)
+
+
 def test_cifar10_reads_a_hand_pickled_batch(cifar_dir):
     root, _, _ = cifar_dir
     data = np.zeros((2, 3072), dtype=np.uint8)

@@ -1,6 +1,6 @@
 """The `gradkit` command line (also `python -m gradkit`).
 
-Instructors: release, grade, feedback, export, secret, demo.
+Instructors: release, grade, feedback, export, secret, demo, data.
 Students: check NOTEBOOK.
 A mistake the user can fix is reported as one line on stderr (exit status 2).
 """
@@ -168,6 +168,18 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_data(args) -> int:
+    from ..data.download import DownloadError, download_cifar10
+
+    try:
+        folder = download_cifar10(args.dir, progress=not args.no_progress)
+    except DownloadError as exc:
+        raise UserError(str(exc)) from None
+    print(f"CIFAR-10 python batches in {folder}")
+    print(f"load them with gradkit.data.load_cifar10({str(folder)!r})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gradkit", description="gradkit course tools")
     p.add_argument(
@@ -260,6 +272,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--quick", action="store_true", help="5 epochs instead of 30")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser(
+        "data",
+        help="download a data set (cifar10: the official archive, MD5-verified, unpacked)",
+    )
+    s.add_argument("dataset", choices=["cifar10"])
+    s.add_argument(
+        "--dir",
+        help="where to put it (default: $GRADKIT_DATA or ~/.gradkit/data); "
+        "a broken download resumes from there",
+    )
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_data)
 
     s = sub.add_parser("demo", help="release, grade and give feedback on three sample submissions")
     s.add_argument(

@@ -11,18 +11,23 @@ from here.
   sets for decision-region pictures; each returns ``X (N, 2)`` float64 and
   ``y (N,)`` int64, ordered class by class.
 * :func:`train_val_split` -- a seeded (optionally stratified) split.
+* :func:`download_cifar10` / :func:`find_cifar10` -- fetch the official CIFAR-10
+  archive (resumable, MD5-verified, unpacked atomically) and find it again;
+  the command ``gradkit data cifar10`` calls the first.
 
 Everything random takes a ``seed`` or an ``rng`` (``np.random.Generator``);
 nothing touches numpy's global random state.
 """
 
-from . import cifar10, digits, toy
+from . import cifar10, digits, download, toy
 from .cifar10 import *  # noqa: F403
 from .digits import *  # noqa: F403
+from .download import *  # noqa: F403
 from .toy import *  # noqa: F403
 
 # The package's API is the union of its parts' (each part's __all__ lists its names).
 __all__: list[str] = []
 __all__ += digits.__all__
 __all__ += cifar10.__all__
+__all__ += download.__all__
 __all__ += toy.__all__

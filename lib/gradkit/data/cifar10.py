@@ -137,7 +137,8 @@ def load_cifar10(
 
     def images(r: np.ndarray) -> np.ndarray:
         X = _rows_to_images(r).astype(dtype)
-        return X.reshape(X.shape[0], -1) if flatten else X
+        # explicit width: reshape(0, -1) fails when a split is empty (e.g. num_test=0)
+        return X.reshape(X.shape[0], 3072) if flatten else X
 
     return {
         "X_train": images(rows[:n_train]),

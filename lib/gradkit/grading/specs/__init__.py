@@ -35,6 +35,10 @@ MODULES = [
     "a04_dropconnect",
     "a04_losses",
     "a04_regression_losses",
+    "a05_update_rules",
+    "a05_adaptive",
+    "a05_schedules",
+    "a05_training",
 ]
 
 _REGISTRY: dict[str, Spec] | None = None
