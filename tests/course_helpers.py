@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import nbformat
@@ -77,10 +79,21 @@ def tiny_notebook():
 SECOND = "second"
 
 
-def second_notebook():
-    """A second notebook of the tiny assignment: least squares alone."""
+WRITTEN_ID = "why_solve"
+
+
+def second_notebook(written: bool = False):
+    """A second notebook of the tiny assignment: least squares alone (and, with ``written``,
+    a question answered in words, graded by hand)."""
     nb = tiny_notebook()
     nb.cells = nb.cells[:4]
+    if written:
+        nb.cells.append(
+            new_markdown_cell("Why solve instead of inverting?", metadata=_meta("text", "question"))
+        )
+        answer = _meta("answer", WRITTEN_ID, points=1)
+        answer["nbgrader"]["grade"] = True
+        nb.cells.append(new_markdown_cell("Solving is cheaper and more accurate.", metadata=answer))
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in ("intro", "setup"):
@@ -88,7 +101,9 @@ def second_notebook():
     return nb
 
 
-def make_course(root: Path, secret: bool = True, second: bool = False) -> Path:
+def make_course(
+    root: Path, secret: bool = True, second: bool = False, written: bool = False
+) -> Path:
     """A course with the real nbgrader_config.py and one tiny assignment (two notebooks
     with ``second``)."""
     root.mkdir(parents=True, exist_ok=True)
@@ -97,8 +112,25 @@ def make_course(root: Path, secret: bool = True, second: bool = False) -> Path:
     src.mkdir(parents=True)
     nbformat.write(tiny_notebook(), str(src / f"{NOTEBOOK}.ipynb"))
     if second:
-        nbformat.write(second_notebook(), str(src / f"{SECOND}.ipynb"))
+        nbformat.write(second_notebook(written), str(src / f"{SECOND}.ipynb"))
     if secret:
         (root / ".gradkit").mkdir()
         (root / ".gradkit" / "secret").write_text("test-secret-0123456789\n")
     return root
+
+
+def kernels_left(wait: float = 10.0) -> list[str]:
+    """Graders' kernels still running after ``wait`` seconds (their command lines).
+
+    Every kernel gradkit starts reads its connection file from a ``gradkit-run-*``
+    scratch directory, so this finds any kernel that outlived its grader.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        out = subprocess.run(
+            ["pgrep", "-af", "gradkit-run-.*connection"], capture_output=True, text=True
+        ).stdout
+        left = out.strip().splitlines()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.5)

@@ -39,7 +39,8 @@ pytestmark = [
 ]
 
 CELL_TIMEOUT = 8
-#: The sleepy student's notebook budget: two cells of 3 s fit, the rest do not.
+#: The sleepy student's notebook budget: its two answer cells sleep 4 s each, so the
+#: cells after the second are over budget however fast the rest runs.
 NOTEBOOK_BUDGET = 7.0
 MARKER = "gradkit-test-sleeper-4242"
 
@@ -90,7 +91,7 @@ FORKER = (
     "        break\n"
     "print('started', started)\n"
 )
-SLEEPY = CORRECT + "import time\ntime.sleep(3)\n"
+SLEEPY = CORRECT + "import time\ntime.sleep(4)\n"
 
 
 def _answer(nb, grade_id):

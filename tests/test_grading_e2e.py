@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_helpers import ASSIGNMENT, NOTEBOOK, make_course
+from course_helpers import ASSIGNMENT, NOTEBOOK, kernels_left, make_course
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course
 from gradkit.course.grade import grade
@@ -158,6 +158,7 @@ def test_infinite_loop_costs_only_its_own_test(graded):
         cells = _cell_scores(graded["course"], student)
         assert cells["test_least_squares"][0] == 0, student
         assert cells["test_eval_numerical_gradient"][0] == 2, student
+    assert kernels_left() == []  # the kernels that ignored interrupts were killed
 
 
 def test_calling_the_reference_scores_zero(graded):

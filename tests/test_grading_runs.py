@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_helpers import ASSIGNMENT, NOTEBOOK, SECOND, make_course
+from course_helpers import ASSIGNMENT, NOTEBOOK, SECOND, WRITTEN_ID, kernels_left, make_course
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course, UserError
 from gradkit.course.grade import grade
@@ -30,8 +30,8 @@ needs_sandbox = pytest.mark.skipif(
 CELL_TIMEOUT = 8
 
 
-def _class(root: Path, kinds: dict[str, str]) -> tuple[Course, Path]:
-    course = Course(make_course(root / "course", second=True))
+def _class(root: Path, kinds: dict[str, str], written: bool = False) -> tuple[Course, Path]:
+    course = Course(make_course(root / "course", second=True, written=written))
     release(course, ASSIGNMENT, log=lambda m: None)
     for student, kind in kinds.items():
         make_submission(course, ASSIGNMENT, root / "subs" / student, kind)
@@ -89,6 +89,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert kernels_left() == []  # a kernel dies with its grader
     first = _graded_at(course)
     assert 2 <= len(first) < 2 * len(students), "the run was not stopped halfway"
     res = subprocess.run(args, capture_output=True, text=True)
@@ -216,3 +217,38 @@ def test_doctor_says_what_the_machine_supports():
     assert res.returncode == (0 if SANDBOX else 1)
     if shutil.which("bwrap") and SANDBOX:
         assert "this machine can grade in the sandbox" in res.stdout
+
+
+def test_kernels_get_their_own_user_and_only_kernel_users_are_killed():
+    from gradkit.course.sandbox import KERNEL_UID_BASE, command, kernel_uid, kill_user
+
+    assert kernel_uid() >= KERNEL_UID_BASE
+    with pytest.raises(ValueError, match="kernel users"):
+        kill_user(os.getuid() if os.getuid() < KERNEL_UID_BASE else 0)
+    if SANDBOX and os.geteuid() == 0:
+        cmd = command(["true"], Path("/nonexistent"), [], uid=KERNEL_UID_BASE + 7)
+        assert f"--reuid={KERNEL_UID_BASE + 7}" in cmd
+
+
+def test_feedback_shows_hand_graded_answers_and_the_total_counts_them(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from gradkit.course.report import scores, write_feedback
+
+    course, subs = _class(tmp_path, {"ada": "full"}, written=True)
+    grade(course, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, sandbox=SANDBOX)
+    page = course.root / "feedback" / "ada" / ASSIGNMENT / f"{SECOND}.html"
+    write_feedback(course, ASSIGNMENT)
+    assert f"{WRITTEN_ID} — not graded yet / 1 points" in page.read_text()
+    before = scores(course, ASSIGNMENT)[0]["total"]
+    with Gradebook(f"sqlite:///{course.db_path}") as gb:
+        written = gb.find_grade(WRITTEN_ID, SECOND, ASSIGNMENT, "ada")
+        written.manual_score, written.needs_manual_grade = 0.5, False  # as formgrader does
+        gb.find_comment(
+            WRITTEN_ID, SECOND, ASSIGNMENT, "ada"
+        ).manual_comment = "Why <b>cheaper</b>?"
+        gb.db.commit()
+    write_feedback(course, ASSIGNMENT)
+    text = page.read_text()
+    assert f"{WRITTEN_ID} — 0.5 / 1 points: Why &lt;b&gt;cheaper&lt;/b&gt;?" in text
+    assert scores(course, ASSIGNMENT)[0]["total"] == before + 0.5

@@ -45,7 +45,7 @@ from ..grading.engine import run_spec
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.specs import all_specs
-from .sandbox import NOBODY, Limits, SandboxedKernelManager
+from .sandbox import NOBODY, Limits, SandboxedKernelManager, kernel_uid, kill_user
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
 
@@ -142,6 +142,7 @@ class GradkitExecute(Execute):
         self._skip: set[int] = set()
         self._token: str | None = None
         self._scratch: Path | None = None
+        self._uid: int | None = None  # the kernel's own user id (root graders)
         self._current = 0
         self._incidents: list[dict[str, Any]] = []
         self._started = 0.0
@@ -154,6 +155,7 @@ class GradkitExecute(Execute):
         self._token = self._derive_token(resources.get("nbgrader", {}))
         self._incidents, self._skip, self._truncated = [], set(), set()
         self._out_bytes = {}
+        self._uid = kernel_uid() if self.sandbox and os.geteuid() == 0 else None
         self._scratch = Path(tempfile.mkdtemp(prefix="gradkit-run-"))
         self._scratch.chmod(0o711)
         for name in ("bridge", "ipc", "home"):
@@ -162,6 +164,8 @@ class GradkitExecute(Execute):
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
+            if self._uid is not None:
+                kill_user(self._uid)  # whatever the kernel left behind
             shutil.rmtree(self._scratch, ignore_errors=True)
         nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
         return nb, resources
@@ -170,8 +174,8 @@ class GradkitExecute(Execute):
         """A directory the kernel may write: its own when sandboxed as nobody."""
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o700)
-        if self.sandbox and os.geteuid() == 0:
-            os.chown(path, NOBODY, NOBODY)
+        if self._uid is not None:
+            os.chown(path, self._uid, self._uid)
 
     def _derive_token(self, meta: dict) -> str | None:
         if self.hidden_token is not None:
@@ -205,6 +209,7 @@ class GradkitExecute(Execute):
             sandbox_home=str(self._scratch / "home"),
             sandbox_writable=os.pathsep.join([str(ipc), str(self._scratch / "bridge")]),
             sandbox_memory=self.sandbox_memory,
+            sandbox_uid=NOBODY if self._uid is None else self._uid,
         )
         self.km = km
         return km

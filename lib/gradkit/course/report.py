@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 from pathlib import Path
+from typing import Any
 
 from .directory import Course, UserError
 from .results import SCORED, NotebookRecord, load
@@ -150,19 +151,59 @@ def _notebook_feedback(record: NotebookRecord | None) -> list[str]:
     return body or ["<p>This notebook has no autograded tests.</p>"]
 
 
+def _written_answers(gb: Any, assignment: str, notebook: str, student: str) -> list[str]:
+    """The hand-graded answers of a notebook (formgrader's scores and comments), as HTML."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        submitted = gb.find_submission_notebook(notebook, assignment, student)
+    except MissingEntry:
+        return []
+    items = []
+    for grade in submitted.grades:
+        if grade.cell.cell_type != "markdown":
+            continue
+        try:
+            comment = gb.find_comment(grade.cell.name, notebook, assignment, student)
+            remark = comment.manual_comment or ""
+        except MissingEntry:
+            remark = ""
+        if grade.score is None or grade.needs_manual_grade:
+            verdict = f"not graded yet / {grade.max_score:g} points"
+        else:
+            verdict = f"{grade.score:g} / {grade.max_score:g} points"
+        note = f": {html.escape(remark)}" if remark else ""
+        items.append(f"<li>{html.escape(grade.cell.name)} — {verdict}{note}</li>")
+    if not items:
+        return []
+    return ["<h2>Written answers (graded by hand)</h2><ul>" + "".join(items) + "</ul>"]
+
+
 def write_feedback(course: Course, assignment: str) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student."""
+    from nbgrader.api import Gradebook
+
     records = _records(course, assignment)
     written = []
-    for student, mine in sorted(records.items()):
-        for nb_name in course.notebooks(assignment):
-            body = _notebook_feedback(mine.get(nb_name))
-            title = html.escape(f"{assignment} / {nb_name} — {student}")
-            out = course.root / "feedback" / student / assignment / f"{nb_name}.html"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(_PAGE.format(title=title, body="\n".join(body)))
-            written.append(out)
+    with Gradebook(f"sqlite:///{course.db_path}") as gb:
+        for student, mine in sorted(records.items()):
+            for nb_name in course.notebooks(assignment):
+                record = mine.get(nb_name)
+                body = _notebook_feedback(record)
+                if record is not None and record.status in SCORED:
+                    body += _written_answers(gb, assignment, nb_name, student)
+                written.append(_write_page(course, assignment, student, nb_name, body))
     return written
+
+
+def _write_page(
+    course: Course, assignment: str, student: str, nb_name: str, body: list[str]
+) -> Path:
+    title = html.escape(f"{assignment} / {nb_name} — {student}")
+    out = course.root / "feedback" / student / assignment / f"{nb_name}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_PAGE.format(title=title, body="\n".join(body)))
+    return out
 
 
 _PAGE = """<!doctype html>

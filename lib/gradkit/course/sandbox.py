@@ -12,12 +12,19 @@ every major Linux distribution). Inside:
   plus a private, empty home (the working directory), the kernel's socket
   directory and the bridge directory. The course (solutions, secret, gradebook),
   other students' work and the submissions folder are not there at all;
-* an unprivileged user: ``nobody`` (65534) when the grader runs as root, the
-  same id mapped in a new user namespace otherwise;
+* an unprivileged user: when the grader runs as root, a user id of the kernel's
+  own (:func:`kernel_uid`, no account, no groups), so the process limit counts
+  only this kernel's processes and :func:`kill_user` can remove anything it
+  left; otherwise ``nobody`` (65534) mapped in a new user namespace;
 * limits set by :mod:`gradkit.course.rlimits`: memory (address space), processes,
   size of written files, open files, CPU seconds, no core dumps;
-* nothing outlives the kernel: the PID namespace dies with it, and the sandbox
-  dies with the grader (``--die-with-parent``).
+* nothing outlives the kernel: bwrap's own init is the namespace's first
+  process, and when it goes (the kernel manager kills it, or the grader dies:
+  ``--die-with-parent``) the kernel manager's signal reaches every process in
+  the namespace. The kernel is not that first process on purpose: a namespace's
+  first process ignores signals it has no handler for, and dropping privileges
+  (``setpriv``) clears the parent-death signal, so a kernel started with
+  ``--as-pid-1`` outlived its manager.
 
 :class:`SandboxedKernelManager` is the jupyter_client kernel manager that does
 this; :func:`doctor` reports what a machine supports.
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,11 +50,17 @@ __all__ = [
     "command",
     "doctor",
     "find_bwrap",
+    "kernel_uid",
+    "kill_user",
     "probe",
 ]
 
-#: The unprivileged user and group the kernel runs as.
+#: The unprivileged user and group of a kernel in a user namespace (grader not root).
 NOBODY = 65534
+#: A root grader gives each kernel the user id ``KERNEL_UID_BASE + its own pid``:
+#: unique among the kernels running at once (one kernel per grading process), far
+#: above the ids of real accounts (which stop below 2**31 - 1 minus this range).
+KERNEL_UID_BASE = 0x50000000
 #: Environment variables a kernel may inherit from the grader (nothing else crosses).
 PASSED_ENV = (
     "NBGRADER_EXECUTION",
@@ -122,23 +136,52 @@ def _own_processes() -> int:
     return count
 
 
+def kernel_uid() -> int:
+    """The user id this process gives the kernel it sandboxes (root graders only).
+
+    One grading process runs one kernel at a time, and process ids are unique
+    among live processes, so concurrent kernels (pool workers, Dask workers on
+    one machine) never share an id, nor its process limit.
+    """
+    return KERNEL_UID_BASE + os.getpid()
+
+
+def kill_user(uid: int) -> int:
+    """SIGKILL every process of ``uid`` (a kernel's own id); how many there were."""
+    if uid < KERNEL_UID_BASE:
+        raise ValueError(f"kill_user only removes kernel users (>= {KERNEL_UID_BASE}), got {uid}")
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid == uid:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except OSError:  # gone meanwhile
+            continue
+    return killed
+
+
 def command(
     argv: list[str],
     home: Path,
     writable: list[Path],
     limits: Limits = Limits(),
     env: dict[str, str] | None = None,
+    uid: int | None = None,
 ) -> list[str]:
-    """The command that runs ``argv`` in the sandbox (see the module docstring)."""
+    """The command that runs ``argv`` in the sandbox (see the module docstring).
+
+    ``uid`` is the kernel's user id when the grader is root (default:
+    :func:`kernel_uid`); ``home`` and the ``writable`` directories must belong to it.
+    """
     bwrap = find_bwrap()
     if bwrap is None:
         raise SandboxUnavailable("bwrap (bubblewrap) is not installed")
     args = [
         bwrap,
         "--die-with-parent",
-        # The kernel is the namespace's first process: /proc/1 shows it, not bwrap's
-        # command line (which names the host paths the sandbox binds).
-        "--as-pid-1",
         "--unshare-ipc",
         "--unshare-pid",
         "--unshare-net",
@@ -150,6 +193,8 @@ def command(
         "/proc",
         "--dev",
         "/dev",
+        "--perms",
+        "1777",
         "--tmpfs",
         "/tmp",
         *_system_binds(),
@@ -191,8 +236,8 @@ def command(
             raise SandboxUnavailable("setpriv (util-linux) is needed to drop root in the sandbox")
         drop = [
             setpriv,
-            f"--reuid={NOBODY}",
-            f"--regid={NOBODY}",
+            f"--reuid={kernel_uid() if uid is None else uid}",
+            f"--regid={kernel_uid() if uid is None else uid}",
             "--clear-groups",
             "--no-new-privs",
         ]
@@ -213,7 +258,9 @@ def probe() -> tuple[bool, str]:
 
     with tempfile.TemporaryDirectory(prefix="gradkit-probe-") as tmp:
         home = Path(tmp)
-        home.chmod(0o777)
+        home.chmod(0o700)
+        if os.geteuid() == 0:
+            os.chown(home, kernel_uid(), kernel_uid())
         try:
             cmd = command([sys.executable, "-c", "import numpy, gradkit; print('ok')"], home, [])
         except SandboxUnavailable as exc:
@@ -238,7 +285,9 @@ def doctor() -> list[tuple[str, bool, str]]:
         (
             "unprivileged kernel user",
             (shutil.which("setpriv") is not None) if root else True,
-            "root: kernels run as nobody via setpriv" if root else "user namespace, uid 65534",
+            "root: each kernel gets its own user id via setpriv"
+            if root
+            else "user namespace, uid 65534",
         )
     )
     ok, why = probe()
@@ -260,12 +309,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         config=True
     )
     sandbox_memory = Int(Limits().memory, help="Address-space limit in bytes.").tag(config=True)
+    sandbox_uid = Int(NOBODY, help="The kernel's user id when the grader is root.").tag(config=True)
     sandbox_enabled = Bool(True).tag(config=True)
 
     def write_connection_file(self, **kwargs: object) -> None:
         super().write_connection_file(**kwargs)
         if self.sandbox_enabled and os.geteuid() == 0:
-            os.chown(self.connection_file, NOBODY, NOBODY)  # the kernel runs as nobody
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)
@@ -274,5 +324,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         writable = [Path(p) for p in self.sandbox_writable.split(os.pathsep) if p]
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         return command(
-            argv, Path(self.sandbox_home), writable, Limits(memory=self.sandbox_memory), env
+            argv,
+            Path(self.sandbox_home),
+            writable,
+            Limits(memory=self.sandbox_memory),
+            env,
+            uid=self.sandbox_uid,
         )
