@@ -368,6 +368,21 @@ def test_results_survive_a_json_round_trip():
     assert "<table" in again.html() and "✗" in again.html()
 
 
+def test_hints_and_diagnoses_appear_only_beside_failed_checks():
+    from gradkit.grading.result import CheckResult
+
+    result = TestResult(
+        test="least_squares",
+        points=2,
+        checks=[
+            CheckResult("solves", True, 1.0, "extra", hint="use solve"),
+            CheckResult("values", False, 1.0, "values", "off by 1", hint="check the bias"),
+        ],
+    )
+    for rendering in (result.html(), result.text()):
+        assert "use solve" not in rendering and "check the bias" in rendering
+
+
 def test_extras_count_in_proportion_to_the_values_that_are_right():
     def dW_without_reg(W, X, y, reg):
         loss, dW = svm_student(W, X, y, reg)

@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
 __all__ = ["validate", "REFUSALS", "_jupyter_server_extension_points"]
+
+#: nbgrader's dialog shows each failure in a block that does not wrap lines.
+DIALOG_COLUMNS = 96
 
 #: Formgrader API handler -> what to run instead.
 REFUSALS = {
@@ -51,10 +55,14 @@ def validate(path: Path) -> dict[str, Any]:
         if result.score >= result.points:
             continue
         lines = [ln for ln in result.lines()[:-1] if not ln.startswith("PASS")]
+        wrapped = [
+            "\n".join(textwrap.wrap(ln, DIALOG_COLUMNS, subsequent_indent=" " * 6) or [""])
+            for ln in [*lines, result.summary()]
+        ]
         failed.append(
             {
                 "source": f"{result.test}: {result.score:g} / {result.points:g} points",
-                "error": html.escape("\n".join(lines + [result.summary()])),
+                "error": html.escape("\n".join(wrapped)),
             }
         )
     total = sum(r.score for r in results)
@@ -76,12 +84,22 @@ def _validate_notebook(handler: Any, path: str) -> dict[str, Any]:
 
 def _refusing(command: str):
     def post(self: Any, assignment_id: str, *args: str) -> None:
-        message = (
-            "this course is graded with gradkit; formgrader's button would bypass its release "
-            f"checks, hidden cases and sandbox: run `{command.format(assignment=assignment_id)}` "
-            "in the course directory"
+        run = command.format(assignment=assignment_id)
+        why = (
+            f"Run `{run}` in the course directory instead. This course is graded with "
+            "gradkit, and formgrader's button would bypass gradkit's release checks, "
+            "hidden cases and sandbox."
         )
-        self.write(json.dumps({"success": False, "error": message, "log": message}))
+        # formgrader shows both in blocks that do not wrap: the error short, the log wrapped.
+        self.write(
+            json.dumps(
+                {
+                    "success": False,
+                    "error": f"refused: run `{run}` instead",
+                    "log": "\n".join(textwrap.wrap(why, 60)),
+                }
+            )
+        )
 
     return post
 

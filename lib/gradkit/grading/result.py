@@ -127,7 +127,9 @@ class TestResult:
         rows = []
         for c in self.checks:
             mark = "✓" if c.passed else "✗"
-            why = c.diagnosis or (f"hint: {c.hint}" if c.hint else "")
+            why = ""
+            if not c.passed:  # like line(): hints and diagnoses only for failures
+                why = c.diagnosis or (f"hint: {c.hint}" if c.hint else "")
             if not c.passed and c.detail:
                 why = f"{c.detail}{' — ' + why if why else ''}"
             if c.kind == "extra" and c.passed and c.credit < 1:
