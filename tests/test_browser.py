@@ -51,6 +51,7 @@ pytestmark = [
 ]
 TOKEN = "gradkit-browser-test"
 WRONG = "def least_squares(X, y):\n    return X @ np.linalg.solve(X.T @ X, X.T @ y)\n"
+UNSAVED = "def eval_numerical_gradient(f, x, h=1e-5):\n    return np.zeros(x.shape)"
 
 
 def _free_port() -> int:
@@ -161,8 +162,24 @@ def _open_notebook(lab, path: str):
     return page
 
 
-def test_validate_shows_gradkit_verdict_without_a_traceback(lab):
+def test_validate_saves_first_and_shows_gradkit_verdict_without_a_traceback(lab):
+    path = lab["root"] / "student" / f"{NOTEBOOK}.ipynb"
     page = _open_notebook(lab, f"student/{NOTEBOOK}.ipynb")
+    # An edit the student has not saved: Validate must save it first and judge it.
+    edited = page.evaluate(
+        """(source) => {
+            for (const cell of window.jupyterapp.shell.currentWidget.content.widgets) {
+                const meta = cell.model.getMetadata('nbgrader');
+                if (meta && meta.grade_id === 'eval_numerical_gradient') {
+                    cell.model.sharedModel.setSource(source);
+                    return true;
+                }
+            }
+            return false;
+        }""",
+        UNSAVED,
+    )
+    assert edited
     page.locator(".validate-button").first.click()
     dialog = page.locator(".jp-Dialog").filter(has_text="Validation Results")
     dialog.wait_for(timeout=120_000)
@@ -170,9 +187,12 @@ def test_validate_shows_gradkit_verdict_without_a_traceback(lab):
     text = " ".join(dialog.inner_text().split())  # the dialog's lines are wrapped
     assert "least_squares: 0 / 2 points" in text
     assert "returns the predictions" in text  # the diagnosis of the planted mistake
+    assert "eval_numerical_gradient: 0 / 2 points" in text  # the unsaved edit was judged
     assert "Traceback" not in text and str(lab["root"]) not in text
-    assert "eval_numerical_gradient" not in text  # at full marks: not listed
     dialog.get_by_role("button", name="Ok").click()
+    saved = nbformat.read(str(path), as_version=4)
+    assert any(c.source == UNSAVED for c in saved.cells)  # saved, as nbgrader does
+    assert not any(c.get("outputs") for c in saved.cells)  # validation ran on a copy
 
 
 def test_a_test_cell_renders_a_verdict_table(lab):
