@@ -24,3 +24,14 @@ def test_demo_never_overwrites_a_folder_it_did_not_make(tmp_path):
     with pytest.raises(UserError, match="not made by `gradkit demo`"):
         run_demo(tmp_path, log=lambda m: None)
     assert (tmp_path / "mine.txt").read_text() == "precious"
+
+
+def test_demo_runs_on_a_machine_that_cannot_sandbox(tmp_path, monkeypatch):
+    """No bubblewrap (or no root and no user namespaces): the demo grades its own samples
+    unsandboxed and says so, where `gradkit grade` of real students would refuse."""
+    monkeypatch.setattr("gradkit.course.sandbox.find_bwrap", lambda: None)
+    said = []
+    result = run_demo(tmp_path / "demo", log=said.append)
+    assert any("NOT sandboxed" in line and "bubblewrap" in line for line in said)
+    totals = {r["student"]: r["total"] for r in result["rows"]}
+    assert totals["ada"] > totals["cyd"] > totals["brook"] == 0
