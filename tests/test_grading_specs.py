@@ -29,6 +29,14 @@ def _as_student(spec, functions):
     return DirectCallee(functions, forbidden=tuple(spec.forbidden_names()))
 
 
+def _with_mistake(spec, mistake):
+    """A student who made ``mistake``. Catalogued mistakes are often written as the
+    reference plus a change, so the delegation watch (tested above) is off here: with it,
+    every such mistake would score 0 for calling the reference and the cost of the
+    mistake itself would go untested."""
+    return DirectCallee(spec.implementation(mistake))
+
+
 @pytest.mark.parametrize("token", [None, TOKEN])
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_reference_earns_full_marks(name, token):
@@ -65,8 +73,9 @@ def test_calling_the_reference_earns_zero(name):
 def test_each_catalogued_mistake_loses_points_and_is_named(name, mistake):
     spec = SPECS[name]
     m = next(m for m in spec.mistakes if m.id == mistake)
-    result = run_spec(spec, _as_student(spec, spec.implementation(m)), POINTS, TOKEN)
+    result = run_spec(spec, _with_mistake(spec, m), POINTS, TOKEN)
     assert 0 <= result.score < POINTS
+    assert not result.problem, result.problem
     named = [c for c in result.checks if c.mistake == mistake]
     assert named, f"{mistake} was not diagnosed:\n{result.text()}"
     assert m.message in result.text()
@@ -79,7 +88,7 @@ def test_a_mistake_costs_every_student_the_same(name, mistake):
     spec = SPECS[name]
     m = next(m for m in spec.mistakes if m.id == mistake)
     scores = {
-        run_spec(spec, _as_student(spec, spec.implementation(m)), POINTS, token).score
+        run_spec(spec, _with_mistake(spec, m), POINTS, token).score
         for token in ("ada", "brook", "cyd", "dana")
     }
     assert len(scores) == 1, f"{mistake}: scores {sorted(scores)} depend on the student's seed"
@@ -89,7 +98,8 @@ def test_a_mistake_costs_every_student_the_same(name, mistake):
 def test_hidden_cases_reveal_no_inputs_or_expected_values(name):
     spec = SPECS[name]
     worst = spec.mistakes[0] if spec.mistakes else None
-    result = run_spec(spec, _as_student(spec, spec.implementation(worst)), POINTS, TOKEN)
+    result = run_spec(spec, _with_mistake(spec, worst), POINTS, TOKEN)
+    assert any(c.hidden for c in result.checks)
     for check in (c for c in result.checks if c.hidden):
         assert "expected" not in check.detail and "got" not in check.detail
         assert not any(ch.isdigit() for ch in check.detail), check.detail
