@@ -121,14 +121,19 @@ def _graded_at(course: Course) -> dict:
 
 def test_a_dask_cluster_grades_like_local_workers(tmp_path):
     distributed = pytest.importorskip("distributed")
-    kinds = {"ada": "full", "cyd": "partial"}
+    kinds = {"ada": "full", "cyd": "partial", "dana": "full"}
     local, subs = _class(tmp_path / "local", kinds)
     remote, _ = _class(tmp_path / "dask", kinds)
     expected = grade(
         local, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, jobs=2, sandbox=SANDBOX
     )
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        # Two threads in one worker process: two kernels at once in one process, as on
+        # a default `dask worker`; neither may cost the other its kernel or its limits.
+        n_workers=1,
+        threads_per_worker=2,
+        processes=True,
+        dashboard_address=None,
     ) as cluster:
         got = grade(
             remote,
@@ -220,9 +225,14 @@ def test_doctor_says_what_the_machine_supports():
 
 
 def test_kernels_get_their_own_user_and_only_kernel_users_are_killed():
-    from gradkit.course.sandbox import KERNEL_UID_BASE, command, kernel_uid, kill_user
+    from gradkit.course.sandbox import KERNEL_UID_BASE, command, kill_user, lease_uid, release_uid
 
-    assert kernel_uid() >= KERNEL_UID_BASE
+    first, second = lease_uid(), lease_uid()
+    assert KERNEL_UID_BASE <= first != second >= KERNEL_UID_BASE
+    release_uid(first)
+    assert lease_uid() == first  # given back, leased again
+    release_uid(first)
+    release_uid(second)
     with pytest.raises(ValueError, match="kernel users"):
         kill_user(os.getuid() if os.getuid() < KERNEL_UID_BASE else 0)
     if SANDBOX and os.geteuid() == 0:

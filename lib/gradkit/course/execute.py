@@ -45,7 +45,7 @@ from ..grading.engine import run_spec
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.specs import all_specs
-from .sandbox import NOBODY, Limits, SandboxedKernelManager, kernel_uid, kill_user
+from .sandbox import NOBODY, Limits, SandboxedKernelManager, kill_user, lease_uid, release_uid
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
 
@@ -155,7 +155,7 @@ class GradkitExecute(Execute):
         self._token = self._derive_token(resources.get("nbgrader", {}))
         self._incidents, self._skip, self._truncated = [], set(), set()
         self._out_bytes = {}
-        self._uid = kernel_uid() if self.sandbox and os.geteuid() == 0 else None
+        self._uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
         self._scratch = Path(tempfile.mkdtemp(prefix="gradkit-run-"))
         self._scratch.chmod(0o711)
         for name in ("bridge", "ipc", "home"):
@@ -166,6 +166,7 @@ class GradkitExecute(Execute):
         finally:
             if self._uid is not None:
                 kill_user(self._uid)  # whatever the kernel left behind
+                release_uid(self._uid)
             shutil.rmtree(self._scratch, ignore_errors=True)
         nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
         return nb, resources

@@ -13,7 +13,7 @@ every major Linux distribution). Inside:
   directory and the bridge directory. The course (solutions, secret, gradebook),
   other students' work and the submissions folder are not there at all;
 * an unprivileged user: when the grader runs as root, a user id of the kernel's
-  own (:func:`kernel_uid`, no account, no groups), so the process limit counts
+  own (:func:`lease_uid`, no account, no groups), so the process limit counts
   only this kernel's processes and :func:`kill_user` can remove anything it
   left; otherwise ``nobody`` (65534) mapped in a new user namespace;
 * limits set by :mod:`gradkit.course.rlimits`: memory (address space), processes,
@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +51,23 @@ __all__ = [
     "command",
     "doctor",
     "find_bwrap",
-    "kernel_uid",
     "kill_user",
+    "lease_uid",
     "probe",
+    "release_uid",
 ]
 
 #: The unprivileged user and group of a kernel in a user namespace (grader not root).
 NOBODY = 65534
-#: A root grader gives each kernel the user id ``KERNEL_UID_BASE + its own pid``:
-#: unique among the kernels running at once (one kernel per grading process), far
-#: above the ids of real accounts (which stop below 2**31 - 1 minus this range).
+#: A root grader gives each kernel a user id of its own, from
+#: ``KERNEL_UID_BASE + pid * UIDS_PER_PROCESS + slot``: process ids are unique among
+#: live processes (at most 2**22 on Linux) and a process leases its slots one kernel at
+#: a time (a Dask worker runs several at once, in threads). The range, 0x50000000 to
+#: 0x60000000, is far above the ids of real accounts.
 KERNEL_UID_BASE = 0x50000000
+UIDS_PER_PROCESS = 64
+_leased: set[int] = set()
+_lease_lock = threading.Lock()
 #: Environment variables a kernel may inherit from the grader (nothing else crosses).
 PASSED_ENV = (
     "NBGRADER_EXECUTION",
@@ -136,14 +143,21 @@ def _own_processes() -> int:
     return count
 
 
-def kernel_uid() -> int:
-    """The user id this process gives the kernel it sandboxes (root graders only).
+def lease_uid() -> int:
+    """A user id no other running kernel of this machine's graders has; give it back
+    with :func:`release_uid` once the kernel and everything it started are gone."""
+    with _lease_lock:
+        for slot in range(UIDS_PER_PROCESS):
+            uid = KERNEL_UID_BASE + os.getpid() * UIDS_PER_PROCESS + slot
+            if uid not in _leased:
+                _leased.add(uid)
+                return uid
+    raise SandboxUnavailable(f"more than {UIDS_PER_PROCESS} kernels at once in one process")
 
-    One grading process runs one kernel at a time, and process ids are unique
-    among live processes, so concurrent kernels (pool workers, Dask workers on
-    one machine) never share an id, nor its process limit.
-    """
-    return KERNEL_UID_BASE + os.getpid()
+
+def release_uid(uid: int) -> None:
+    with _lease_lock:
+        _leased.discard(uid)
 
 
 def kill_user(uid: int) -> int:
@@ -169,12 +183,12 @@ def command(
     writable: list[Path],
     limits: Limits = Limits(),
     env: dict[str, str] | None = None,
-    uid: int | None = None,
+    uid: int = NOBODY,
 ) -> list[str]:
     """The command that runs ``argv`` in the sandbox (see the module docstring).
 
-    ``uid`` is the kernel's user id when the grader is root (default:
-    :func:`kernel_uid`); ``home`` and the ``writable`` directories must belong to it.
+    ``uid`` is the kernel's user id when the grader is root (see :func:`lease_uid`);
+    ``home`` and the ``writable`` directories must belong to it.
     """
     bwrap = find_bwrap()
     if bwrap is None:
@@ -236,8 +250,8 @@ def command(
             raise SandboxUnavailable("setpriv (util-linux) is needed to drop root in the sandbox")
         drop = [
             setpriv,
-            f"--reuid={kernel_uid() if uid is None else uid}",
-            f"--regid={kernel_uid() if uid is None else uid}",
+            f"--reuid={uid}",
+            f"--regid={uid}",
             "--clear-groups",
             "--no-new-privs",
         ]
@@ -256,16 +270,23 @@ def probe() -> tuple[bool, str]:
         return False, "bwrap (bubblewrap) is not installed; install the 'bubblewrap' package"
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="gradkit-probe-") as tmp:
-        home = Path(tmp)
-        home.chmod(0o700)
+    uid = lease_uid() if os.geteuid() == 0 else NOBODY
+    try:
+        with tempfile.TemporaryDirectory(prefix="gradkit-probe-") as tmp:
+            home = Path(tmp)
+            home.chmod(0o700)
+            if os.geteuid() == 0:
+                os.chown(home, uid, uid)
+            try:
+                argv = [sys.executable, "-c", "import numpy, gradkit; print('ok')"]
+                cmd = command(argv, home, [], uid=uid)
+            except SandboxUnavailable as exc:
+                return False, str(exc)
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    finally:
         if os.geteuid() == 0:
-            os.chown(home, kernel_uid(), kernel_uid())
-        try:
-            cmd = command([sys.executable, "-c", "import numpy, gradkit; print('ok')"], home, [])
-        except SandboxUnavailable as exc:
-            return False, str(exc)
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            kill_user(uid)
+            release_uid(uid)
     if res.returncode != 0 or "ok" not in res.stdout:
         detail = (res.stderr.strip().splitlines() or ["no output"])[-1][:200]
         return False, f"bwrap could not start a sandbox here: {detail}"
