@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from gradkit.course.sandbox import probe
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _sandbox_state() -> tuple[bool, str]:
+    """Can the grading tests sandbox kernels here? Two switches make CI's two passes strict:
+
+    * ``GRADKIT_REQUIRE_SANDBOX=1`` (the full suite under ``.ci/run``): the sandbox tests
+      run even when the probe fails, so a broken sandbox fails them instead of skipping;
+    * ``GRADKIT_EXPECT_NO_SANDBOX=1`` (the second pass, run with ``GRADKIT_BWRAP`` pointing
+      nowhere): the probe must fail, so that pass really grades through ``--no-sandbox``.
+    """
+    ok, why = probe()
+    if ok and os.environ.get("GRADKIT_EXPECT_NO_SANDBOX"):
+        raise RuntimeError(
+            "GRADKIT_EXPECT_NO_SANDBOX is set but this machine sandboxes kernels; "
+            "set GRADKIT_BWRAP to a path that is not bubblewrap to hide it"
+        )
+    # Required but unavailable: grade sandboxed anyway, so the tests fail with the reason.
+    return ok or bool(os.environ.get("GRADKIT_REQUIRE_SANDBOX")), why
+
+
+#: Whether kernels are sandboxed in these tests, and why not. Tests of everything else
+#: (scores, feedback, CSV, LMS zips, grader-side defences) pass ``sandbox=SANDBOX`` and run
+#: in both worlds; tests that exist to prove the sandbox carry ``needs_sandbox``.
+SANDBOX, WHY_NO_SANDBOX = _sandbox_state()
+needs_sandbox = pytest.mark.skipif(
+    not SANDBOX,
+    reason=f"proves the sandbox, which this machine cannot run: {WHY_NO_SANDBOX}",
+)
 ASSIGNMENT = "tiny"
 NOTEBOOK = "tiny"
 

@@ -28,12 +28,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_helpers import ASSIGNMENT, NOTEBOOK, SECOND, WRITTEN_ID, make_course
+from course_helpers import ASSIGNMENT, NOTEBOOK, SANDBOX, SECOND, WRITTEN_ID, make_course
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course
 from gradkit.course.grade import grade
 from gradkit.course.release import release
-from gradkit.course.sandbox import probe
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -70,8 +69,7 @@ def lab(tmp_path_factory):
     release(course, ASSIGNMENT, log=lambda m: None)
     subs = root.parent / "subs"
     make_submission(course, ASSIGNMENT, subs / "ada", "full")
-    sandboxed, _ = probe()
-    grade(course, ASSIGNMENT, subs, progress=False, sandbox=sandboxed, timeout=10)
+    grade(course, ASSIGNMENT, subs, progress=False, sandbox=SANDBOX, timeout=10)
     student = root / "student"
     student.mkdir()
     nb = nbformat.read(str(subs / "ada" / f"{NOTEBOOK}.ipynb"), as_version=4)

@@ -2,6 +2,8 @@
 
 One grading run covers every scenario (one student each) so the suite pays
 nbgrader's start-up once. Scores are read from the gradebook, not from text.
+Everything here but the snooping student is defeated by the grader itself, so it
+runs sandboxed where the machine can and through ``--no-sandbox`` where it cannot.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_helpers import ASSIGNMENT, NOTEBOOK, kernels_left, make_course
+from course_helpers import (
+    ASSIGNMENT,
+    NOTEBOOK,
+    SANDBOX,
+    kernels_left,
+    make_course,
+    needs_sandbox,
+)
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course
 from gradkit.course.grade import grade
@@ -126,7 +135,7 @@ def graded(tmp_path_factory):
     (subs / "corrupt").mkdir()
     (subs / "corrupt" / nbfile).write_text('{"cells": [ this is not json')
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*") if p.is_file()}
-    records = grade(course, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False)
+    records = grade(course, ASSIGNMENT, subs, timeout=CELL_TIMEOUT, progress=False, sandbox=SANDBOX)
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*") if p.is_file()}
     rows = {r["student"]: r for r in scores(course, ASSIGNMENT)}
     return {"course": course, "records": records, "rows": rows, "before": before, "after": after}
@@ -200,6 +209,7 @@ def test_corrupt_notebook_is_reported_not_silently_zero(graded):
     assert graded["rows"]["full"]["total"] == 4  # the others were graded
 
 
+@needs_sandbox
 def test_student_code_cannot_reach_the_course_or_its_secret(graded):
     assert graded["rows"]["snoop"]["total"] == 4
 
@@ -289,7 +299,9 @@ def test_lms_zip_of_flat_files_is_graded(tmp_path):
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(tmp_path / "s" / "x" / f"{NOTEBOOK}.ipynb", f"lovelace_1234_5678_{NOTEBOOK}.ipynb")
-    records = grade(course, ASSIGNMENT, archive, timeout=CELL_TIMEOUT, progress=False)
+    records = grade(
+        course, ASSIGNMENT, archive, timeout=CELL_TIMEOUT, progress=False, sandbox=SANDBOX
+    )
     assert records["lovelace"][NOTEBOOK].status == "graded"
     assert scores(course, ASSIGNMENT)[0]["total"] == 4
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,19 +13,22 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_helpers import ASSIGNMENT, NOTEBOOK, SECOND, WRITTEN_ID, kernels_left, make_course
+from course_helpers import (
+    ASSIGNMENT,
+    NOTEBOOK,
+    SANDBOX,
+    SECOND,
+    WRITTEN_ID,
+    kernels_left,
+    make_course,
+    needs_sandbox,
+)
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course, UserError
 from gradkit.course.grade import grade
 from gradkit.course.release import release
-from gradkit.course.sandbox import probe
 
-SANDBOX, WHY = probe()
 pytestmark = [pytest.mark.slow, pytest.mark.a01]
-needs_sandbox = pytest.mark.skipif(
-    not SANDBOX and not os.environ.get("GRADKIT_REQUIRE_SANDBOX"),
-    reason=f"no sandbox on this machine: {WHY}",
-)
 CELL_TIMEOUT = 8
 
 
@@ -147,6 +149,45 @@ def test_a_dask_cluster_grades_like_local_workers(tmp_path):
     assert _scores(got) == _scores(expected)
 
 
+def test_dask_workers_that_cannot_sandbox_are_refused_before_any_notebook(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    course, subs = _class(tmp_path, {"ada": "full"})
+    monkeypatch.setenv("GRADKIT_BWRAP", "/nonexistent/bwrap")  # inherited by the workers
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        with pytest.raises(UserError, match="1 of 1 Dask workers cannot sandbox.*--no-sandbox"):
+            grade(course, ASSIGNMENT, subs, progress=False, dask=cluster.scheduler_address)
+    assert not course.root.joinpath("autograded").exists()  # nothing was run
+
+
+@needs_sandbox
+def test_a_grader_without_bubblewrap_grades_on_sandboxed_dask_workers(tmp_path, monkeypatch):
+    """An instructor on macOS: the grader cannot sandbox, the cluster's Linux workers can."""
+    distributed = pytest.importorskip("distributed")
+    course, subs = _class(tmp_path, {"ada": "full", "brook": "untouched"})
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setenv("GRADKIT_BWRAP", "/nonexistent/bwrap")  # the grader's machine only
+        with pytest.raises(UserError, match="cannot sandbox"):
+            grade(course, ASSIGNMENT, subs, progress=False, timeout=CELL_TIMEOUT)
+        got = grade(
+            course,
+            ASSIGNMENT,
+            subs,
+            progress=False,
+            timeout=CELL_TIMEOUT,
+            dask=cluster.scheduler_address,
+        )
+    assert _scores(got) == {
+        ("ada", NOTEBOOK): (4, "graded"),
+        ("ada", SECOND): (2, "graded"),
+        ("brook", NOTEBOOK): (0, "graded"),
+        ("brook", SECOND): (0, "graded"),
+    }
+
+
 ESCAPE = (
     "import os\n"
     "def least_squares(X, y):\n"
@@ -220,7 +261,7 @@ def test_doctor_says_what_the_machine_supports():
     )
     assert "bubblewrap" in res.stdout
     assert res.returncode == (0 if SANDBOX else 1)
-    if shutil.which("bwrap") and SANDBOX:
+    if SANDBOX:
         assert "this machine can grade in the sandbox" in res.stdout
 
 

@@ -130,6 +130,23 @@ class _Executor:
                 max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
             )
 
+    def require_sandbox(self) -> None:
+        """Refuse a cluster with a worker that cannot sandbox kernels (before any notebook)."""
+        from .sandbox import probe
+
+        answers = self.client.run(probe) if self.client is not None else {}
+        if not answers:
+            self.close()
+            raise UserError("the Dask cluster has no workers")
+        unable = {worker: why for worker, (ok, why) in answers.items() if not ok}
+        if unable:
+            self.close()
+            worker, why = sorted(unable.items())[0]
+            raise UserError(
+                f"{len(unable)} of {len(answers)} Dask workers cannot sandbox the students' "
+                f"kernels (e.g. {worker}: {why}); install bubblewrap there or pass --no-sandbox"
+            )
+
     def submit(self, payload: dict) -> Any:
         if self.client is not None:
             return self.client.submit(execute_notebook, payload, pure=False)
@@ -188,7 +205,12 @@ def grade(
         raise UserError(
             f"{assignment} was never released here; run `gradkit release {assignment}` first"
         )
-    if sandbox:
+    if not Path(submissions).exists():
+        raise UserError(
+            f"submissions {submissions} not found; "
+            "pass a folder with one sub-folder per student, or a zip"
+        )
+    if sandbox and not dask:  # a cluster's workers sandbox the kernels: they are probed below
         from .sandbox import probe
 
         ok, why = probe()
@@ -228,6 +250,8 @@ def grade(
         todo = sum(len(v) for v in plan.values())
         bar = tqdm(total=todo, desc=f"grading {assignment}", unit="notebook", disable=not progress)
         executor = _Executor(jobs or os.cpu_count() or 1, dask)
+        if sandbox and dask:
+            executor.require_sandbox()
         pending: dict[Any, tuple[str, str, str]] = {}
         try:
             with _scrubbed_env(), warnings.catch_warnings():
