@@ -63,13 +63,19 @@ def test_values_survive_the_round_trip(tmp_path):
     assert back["l"][1].dtype == np.int64 and back["inf"] == float("inf")
     assert back["fn"] == Fn.of("exp", a=2.0) and back["rng"] == Rng(5) and back["kept"] == Kept(3)
     assert isinstance(back["inputs"], Inputs) and back["inputs"].kwargs == {"reg": 0.5}
-    assert len(list(tmp_path.glob("a*.npy"))) == 3  # x is written once
+    assert len(list(tmp_path.glob("a*.npy"))) == 2  # x is written once, scalars inline
 
 
 def test_what_cannot_cross_comes_back_opaque(tmp_path):
     enc = Encoder(tmp_path, "a")
-    back = decode(enc([lambda: 0, np.array(["a"], dtype=object), {1: 2}]), tmp_path)
+    back = decode(enc([lambda: 0, np.array(["a"], dtype=object), {object(): 2}, {1}]), tmp_path)
     assert all(isinstance(v, Opaque) for v in back)
+    assert [v.kind for v in back] == [
+        "an object of type function",
+        "an array of dtype object",
+        "a dict with keys of type object",
+        "an object of type set",
+    ]
 
 
 def test_decoder_refuses_links_big_files_bad_names_and_pickles(tmp_path, monkeypatch):

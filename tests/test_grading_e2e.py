@@ -83,6 +83,11 @@ TAMPER = (
     "get_ipython().events.register('post_run_cell', lambda result: print(2.0))\n"
 )
 
+# Honest bugs and odd returns: each costs its own test only.
+INF = "def least_squares(X, y):\n    return np.full(X.shape[1], np.inf)  # e.g. a log(0)\n"
+FOREIGN = "class Foo:\n    pass\ndef least_squares(X, y):\n    return Foo()\n"
+SYNTAX = "def least_squares(X, y):\n    return np.linalg.solve(X.T @ X, X.T @ y\n"
+
 
 def _answer_cell(nb, grade_id):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
@@ -110,6 +115,9 @@ def graded(tmp_path_factory):
         "warns": WARNS,
         "tamper": TAMPER,
         "snoop": f"COURSE_ROOT = {str(root)!r}\n" + SNOOP,
+        "inf": INF,
+        "foreign": FOREIGN,
+        "syntax": SYNTAX,
     }
     for student, source in scenarios.items():
         make_submission(course, ASSIGNMENT, subs / student, "full")
@@ -123,6 +131,12 @@ def graded(tmp_path_factory):
         subs / "deleted" / nbfile,
         lambda nb: nb.cells.remove(_answer_cell(nb, "test_least_squares")),
     )
+    make_submission(course, ASSIGNMENT, subs / "edited", "full")
+
+    def edit_test(nb):
+        _answer_cell(nb, "test_least_squares").source = "2.0  # full marks, surely"
+
+    _edit(subs / "edited" / nbfile, edit_test)
     make_submission(course, ASSIGNMENT, subs / "duplicated", "full")
 
     def dup(nb):
@@ -198,6 +212,44 @@ def test_deleted_test_cell_is_restored_and_scored(graded):
     )  # restored, run, full marks; not "needs grading"
 
 
+def test_a_restored_test_cell_is_said_in_the_feedback(graded):
+    for student, how in (("deleted", "deleted"), ("edited", "changed")):
+        record = graded["records"][student][NOTEBOOK]
+        assert record.score == 4, student  # graded as released
+        assert f"test_least_squares was {how} in your notebook" in record.note, record.note
+    pages = write_feedback(graded["course"], ASSIGNMENT)
+    page = next(p for p in pages if p.parts[-3] == "edited").read_text()
+    assert "test_least_squares was changed in your notebook: restored as released" in page
+    assert "was changed" not in graded["records"]["full"][NOTEBOOK].note
+
+
+def _test(graded, student, test):
+    return next(t for t in graded["records"][student][NOTEBOOK].tests if t.test == test)
+
+
+def test_a_non_finite_return_costs_only_its_test_and_says_so(graded):
+    least = _test(graded, "inf", "least_squares")
+    assert least.score < 2 and least.problem == ""
+    said = "your function's result has 4 of 4 entries that are not finite (inf"
+    assert said in least.text(), least.text()
+    assert _test(graded, "inf", "eval_numerical_gradient").score == 2
+    assert graded["records"]["inf"][NOTEBOOK].status == "graded"
+
+
+def test_an_object_that_is_not_data_is_named(graded):
+    least = _test(graded, "foreign", "least_squares")
+    assert least.score == 0 and "returned an object of type Foo" in least.text(), least.text()
+    assert _test(graded, "foreign", "eval_numerical_gradient").score == 2
+
+
+def test_a_syntax_error_is_named_with_its_line(graded):
+    least = _test(graded, "syntax", "least_squares")
+    assert "least_squares is not defined: the cell that defines it has a SyntaxError at line 2" in (
+        least.text()
+    ), least.text()
+    assert _test(graded, "syntax", "eval_numerical_gradient").score == 2
+
+
 def test_duplicated_graded_cell_does_not_stop_the_batch(graded):
     assert graded["records"]["duplicated"][NOTEBOOK].status == "graded"
     assert graded["rows"]["duplicated"]["total"] == 4
@@ -261,6 +313,24 @@ def test_self_check_exit_status(graded):
     solved = course.root / "autograded" / "full" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     res = _gradkit("check", str(solved), cwd=course.root)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_self_check_and_validate_report_a_non_finite_return_in_one_test(graded):
+    from gradkit.course.jupyter import validate
+
+    course = graded["course"]
+    path = course.root / "autograded" / "inf" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    res = _gradkit("check", str(path), cwd=course.root)
+    assert res.returncode == 1 and "Traceback" not in res.stdout + res.stderr, res.stderr
+    lines = res.stdout.splitlines()
+    assert any(ln.startswith("FAIL  least_squares") for ln in lines), res.stdout
+    assert any(ln.startswith("ok    eval_numerical_gradient") for ln in lines), res.stdout
+    assert "entries that are not finite (inf" in res.stdout
+    reply = validate(path)
+    assert reply["success"] is True
+    failed = reply["value"]["failed"]
+    assert [f["source"].split(":")[0] for f in failed] == ["least_squares"]
+    assert "not finite" in failed[0]["error"]
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,7 @@ def test_svm_missing_1_over_n_in_dW_is_diagnosed_once_with_no_unrelated_hints(na
 def test_softmax_without_max_subtraction_fails_only_stability():
     result = run("softmax_loss_vectorized", partial(softmax_student, shift=False))
     stable = check(result, "stable for scores of magnitude 1e4")
-    assert not stable.passed and "non-finite" in stable.detail and "overflow" in stable.hint
+    assert not stable.passed and "your loss is nan" in stable.detail and "overflow" in stable.hint
     assert all(c.passed for c in result.checks if c.kind == "values")
     assert 0 < result.score < 3
 
@@ -221,7 +221,7 @@ def test_a_crash_is_reported_once_then_as_the_same_error():
 
 def test_loss_returning_a_float_is_told_it_must_return_a_tuple():
     result = run("svm_loss_naive", lambda W, X, y, reg: 1.0)
-    assert "returned float instead of a tuple of 2 values" in check(result, "loss matches").detail
+    assert "returned a float instead of a tuple of 2 values" in check(result, "loss matches").detail
 
 
 def test_a_name_that_is_not_a_function_is_reported():
@@ -346,7 +346,32 @@ def test_grade_in_a_namespace_returns_the_score_and_prints_the_lines(capsys):
     assert grade("least_squares", points=2, namespace=namespace) == 2
     out = capsys.readouterr().out
     assert "PASS  w matches the closed-form solution" in out
-    assert "least_squares: 4/4 checks passed, 2/2 points" in out
+    assert "PASS  practice case 1" in out and "NOTE  practice cases are drawn at random" in out
+    assert "least_squares: 7/7 checks passed, 2/2 points" in out
+
+
+def test_practice_cases_catch_what_only_the_hidden_cases_would():
+    """A function right only on the public cases' shapes: full marks on the public cases,
+    points lost on practice cases, as on the hidden cases of the graded run."""
+    from gradkit.grading.seeds import practice_token
+
+    spec = get_spec("least_squares")
+    public = {c.build().args[0].shape for check in spec.checks for c in getattr(check, "cases", [])}
+
+    def only_public_shapes(X, y):
+        if X.shape in public:
+            return linear.least_squares(X, y)
+        return np.zeros((X.shape[1],) + y.shape[1:])
+
+    callee = DirectCallee({"least_squares": only_public_shapes})
+    assert run_spec(spec, callee, 2, None).score == 2
+    practice = run_spec(
+        spec, DirectCallee({"least_squares": only_public_shapes}), 2, practice_token()
+    )
+    graded = run_spec(spec, DirectCallee({"least_squares": only_public_shapes}), 2, "student-token")
+    assert practice.score < 2 and graded.score < 2
+    assert practice.note and not graded.note
+    assert any(c.name.startswith("practice case") and not c.passed for c in practice.checks)
 
 
 def test_grade_raises_a_short_failure_when_nothing_passes(capsys):

@@ -123,3 +123,71 @@ def test_every_test_cell_names_a_spec_of_its_assignment_and_every_spec_is_tested
         assert name not in seen, f"{name} is graded twice ({seen[name]} and {path.name})"
         seen[name] = path.name
     assert set(seen) == set(SPECS), f"specs without a test cell: {set(SPECS) - set(seen)}"
+
+
+# --- honest bugs that return inf or nan ------------------------------------------------
+
+
+def _poison(value, bad):
+    """``value`` with its first float replaced by ``bad`` (inf or nan), as np.log(0) or 0/0
+    would leave it."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+        out = value.copy()
+        out.flat[0] = bad
+        return out, True
+    if isinstance(value, (float, np.floating)):
+        return type(value)(bad), True
+    if isinstance(value, (tuple, list)):
+        items, done = list(value), False
+        for i, item in enumerate(items):
+            items[i], done = _poison(item, bad)
+            if done:
+                break
+        return type(value)(items), done
+    if isinstance(value, dict):
+        out, done = dict(value), False
+        for key in out:
+            out[key], done = _poison(out[key], bad)
+            if done:
+                break
+        return out, done
+    return value, False
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")], ids=["inf", "nan"])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_a_non_finite_return_costs_points_never_the_test(name, bad, tmp_path, monkeypatch):
+    """Through the real bridge (the kernel's side in this process): the checks say what is
+    not finite, and the test is scored like any wrong answer, never stopped."""
+    from gradkit.grading import bridge_kernel
+    from gradkit.grading.bridge import BridgeCallee
+
+    spec = SPECS[name]
+    functions = dict(spec.implementation())
+    reference = functions[spec.primary]
+
+    def poisoned(*args, **kwargs):
+        return _poison(reference(*args, **kwargs), bad)[0]
+
+    functions[spec.primary] = poisoned
+    monkeypatch.setattr(bridge_kernel, "_namespace", lambda: functions)
+    bridge_kernel._KEPT.clear()
+
+    def in_process(code: str, timeout: float) -> str:
+        exec(code, {})
+        return "ok"
+
+    callee = BridgeCallee(
+        in_process, tmp_path / "bridge"
+    )  # no delegation watch: it wraps the reference
+    result = run_spec(spec, callee, POINTS, TOKEN)
+    assert result.problem == "", result.text()
+    assert 0 <= result.score < POINTS, result.text()
+    failed = [c for c in result.checks if not c.passed]
+    assert failed and all(c.detail or c.diagnosis for c in failed), result.text()
+    said = " ".join(c.detail for c in failed)
+    assert "not finite" in said or " is inf" in said or " is nan" in said or "nan" in said, said
+    assert "could not complete" not in said and "Traceback" not in said, said
+    json.dumps(result.to_dict(), allow_nan=False)  # storable in the gradebook as is

@@ -126,7 +126,9 @@ def cmd_feedback(args) -> int:
 def cmd_check(args) -> int:
     from .selfcheck import check_notebook
 
-    results = check_notebook(Path(args.notebook), timeout=args.timeout)
+    results = check_notebook(
+        Path(args.notebook), timeout=args.timeout, practice=not args.public_only
+    )
     width = max(len(r.test) for r in results)
     total = sum(r.score for r in results)
     possible = sum(r.points for r in results)
@@ -135,11 +137,16 @@ def cmd_check(args) -> int:
         print(f"{mark}  {r.test.ljust(width)}  {r.score:g}/{r.points:g}")
         if args.verbose or r.score < r.points:
             for line in r.lines()[:-1]:
+                if line.startswith("NOTE"):  # said once, below the total
+                    continue
                 if args.verbose or not line.startswith("PASS"):
                     print(f"        {line}")
     print(f"total {total:g}/{possible:g}")
-    if not args.verbose:
-        print("(hidden cases are added when your notebook is graded)")
+    if any(c.hidden for r in results for c in r.checks):
+        print(
+            "(practice cases are drawn at random on every check, the way your hidden cases "
+            "are drawn; your grade uses your own hidden cases, so it can differ from this)"
+        )
     return 0 if total >= possible else 1
 
 
@@ -260,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("notebook")
     s.add_argument("--timeout", type=float, default=30)
     s.add_argument("-v", "--verbose", action="store_true", help="show passing checks too")
+    s.add_argument(
+        "--public-only",
+        action="store_true",
+        help="skip the practice cases (random cases drawn like your hidden ones)",
+    )
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser(

@@ -54,6 +54,7 @@ KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 #: Where a graded notebook's metadata lists what happened while it ran.
 INCIDENTS_KEY = "gradkit"
 _NAME_ERROR = re.compile(r"raised NameError: name '(\w+)' is not defined")
+_NOT_DEFINED = re.compile(r"is not defined; run the cell that defines (\w+)")
 
 
 def graded_test(cell: Any) -> str | None:
@@ -93,6 +94,21 @@ def result_outputs(result: TestResult, execution_count: int | None = None) -> li
             )
         )
     return outputs
+
+
+def _syntax_error_line(source: str) -> str:
+    """`` at line N (message)`` for a cell with a syntax error (IPython magics allowed)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # a cell IPython cannot transform: parse it as it is
+        pass
+    try:
+        compile(source, "<cell>", "exec")
+    except SyntaxError as exc:
+        return f" at line {exc.lineno} ({exc.msg})"
+    return ""
 
 
 def _defined_names(source: str) -> set[str]:
@@ -148,6 +164,8 @@ class GradkitExecute(Execute):
         self._started = 0.0
         self._out_bytes: dict[int, int] = {}
         self._truncated: set[int] = set()
+        #: Code cells that ended in an error: index -> (exception name, first line of it).
+        self._cell_errors: dict[int, tuple[str, str]] = {}
 
     # -- set-up ------------------------------------------------------------
     def preprocess(self, nb: Any, resources: Any = None, km: Any = None):
@@ -155,6 +173,7 @@ class GradkitExecute(Execute):
         self._token = self._derive_token(resources.get("nbgrader", {}))
         self._incidents, self._skip, self._truncated = [], set(), set()
         self._out_bytes = {}
+        self._cell_errors = {}
         self._uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
         self._scratch = Path(tempfile.mkdtemp(prefix="gradkit-run-"))
         self._scratch.chmod(0o711)
@@ -350,6 +369,14 @@ class GradkitExecute(Execute):
             if await self._run_quietly("pass", self.probe_timeout) != "ok":
                 self.incident(cell_index, "kernel restarted", "it ignored the interrupt")
                 await self._recover(cell_index)
+        errors = [o for o in result.get("outputs", []) if o.get("output_type") == "error"]
+        if errors:
+            self._cell_errors[cell_index] = (
+                str(errors[0].get("ename", ""))[:60],
+                str(errors[0].get("evalue", "")).splitlines()[0][:200]
+                if errors[0].get("evalue")
+                else "",
+            )
         if any(o.get("ename") == "MemoryError" for o in result.get("outputs", [])):
             self.incident(cell_index, "memory limit", "the cell ran out of memory")
         return result
@@ -379,7 +406,16 @@ class GradkitExecute(Execute):
             forbidden=spec.forbidden_names(),
             budget=float(self.timeout or 30),
         )
-        result = await loop.run_in_executor(None, run_spec, spec, callee, points, self._token)
+        try:
+            result = await loop.run_in_executor(None, run_spec, spec, callee, points, self._token)
+        except Exception as exc:  # one test's failure never costs the notebook's other tests
+            self.log.error("grading %s failed: %s", name, exc, exc_info=True)
+            why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            result = TestResult(
+                test=name,
+                points=points,
+                problem=f"the grader could not run this test ({why[:150]})",
+            )
         self._explain_skipped_names(result, cell_index)
         self.code_cells_executed += 1
         cell.execution_count = count or self.code_cells_executed
@@ -387,7 +423,9 @@ class GradkitExecute(Execute):
         return cell
 
     def _explain_skipped_names(self, result: TestResult, upto: int) -> None:
-        """A NameError for a name only a skipped (demo) cell defines gets said so."""
+        """A function that is not defined gets the reason: a demo cell (skipped when
+        grading) defines it, or the cell that defines it failed (a SyntaxError with its
+        line, or the exception it raised)."""
         skipped: set[str] = set()
         for cell in self.nb.cells[:upto]:
             if cell.cell_type == "code" and self.skip_cells_with_tag in cell.metadata.get(
@@ -395,12 +433,35 @@ class GradkitExecute(Execute):
             ):
                 skipped |= _defined_names(cell.source)
         for check in result.checks:
-            match = _NAME_ERROR.search(check.detail)
-            if match and match.group(1) in skipped:
+            match = _NAME_ERROR.search(check.detail) or _NOT_DEFINED.search(check.detail)
+            if not match:
+                continue
+            name = match.group(1)
+            if name in skipped:
                 check.detail += (
-                    f" ({match.group(1)} is defined only in a demo cell, which grading skips: "
+                    f" ({name} is defined only in a demo cell, which grading skips: "
                     "define what your function needs in its own cell)"
                 )
+                continue
+            why = self._why_undefined(name, upto)
+            if why:
+                check.detail = f"{name} is not defined: {why}"
+
+    def _why_undefined(self, name: str, upto: int) -> str:
+        """Why the cell above ``upto`` that defines ``name`` did not: its error, if it had one."""
+        pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", re.M)
+        for index in range(min(upto, len(self.nb.cells)) - 1, -1, -1):
+            cell = self.nb.cells[index]
+            if cell.cell_type != "code" or not pattern.search(cell.source):
+                continue
+            if index not in self._cell_errors:
+                return ""
+            ename, evalue = self._cell_errors[index]
+            if ename in ("SyntaxError", "IndentationError", "TabError"):
+                where = _syntax_error_line(cell.source)
+                return f"the cell that defines it has a {ename}{where}, so none of it ran"
+            return f"the cell that defines it raised {ename} ({evalue[:100]})"
+        return ""
 
     # nbclient binds the synchronous wrappers to the base class's coroutines;
     # rebind them so the overrides above are what runs.

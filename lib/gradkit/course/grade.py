@@ -28,6 +28,7 @@ from typing import Any
 import nbformat
 
 from .directory import Course, UserError
+from .integrity import changed_test_cells, restored_note
 from .pipeline import RunSettings, execute_notebook
 from .release import nbgrader_api
 from .results import (
@@ -232,6 +233,13 @@ def grade(
                 raise UserError(f"no submission from {', '.join(unknown)} in {submissions}")
             found = {s: found[s] for s in students}
         staging = tmp / "course"
+        (tmp / "release").mkdir()
+        for name in notebooks:  # what each test cell must be (restored by nbgrader)
+            shutil.copyfile(
+                course.assignments_dir / assignment / f"{name}.ipynb",
+                tmp / "release" / f"{name}.ipynb",
+            )
+        restored: dict[tuple[str, str], str] = {}
         plan = _plan(found, notebooks, release_fp, before, force, records)
         for student, mine in records.items():  # not submitted or not gradable: known now
             for name, record in mine.items():
@@ -258,7 +266,7 @@ def grade(
                 warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
                 for student, names in plan.items():
                     for name, fp in _sanitize(
-                        apis, staging, assignment, student, found[student], names, records
+                        apis, staging, assignment, student, found[student], names, records, restored
                     ).items():
                         sanitized = staging / "autograded" / student / assignment / f"{name}.ipynb"
                         token = derive_token(secret, assignment, name, student)
@@ -270,13 +278,25 @@ def grade(
                         pending[executor.submit(payload)] = (student, name, fp)
                     for future in executor.wait(pending, block=False):
                         _finish(
-                            course, assignment, pending.pop(future), _result(future), found, records
+                            course,
+                            assignment,
+                            pending.pop(future),
+                            _result(future),
+                            found,
+                            records,
+                            restored,
                         )
                         bar.update(1)
                 while pending:
                     for future in executor.wait(pending, block=True):
                         _finish(
-                            course, assignment, pending.pop(future), _result(future), found, records
+                            course,
+                            assignment,
+                            pending.pop(future),
+                            _result(future),
+                            found,
+                            records,
+                            restored,
                         )
                         bar.update(1)
         except KeyboardInterrupt:
@@ -329,8 +349,12 @@ def _sanitize(
     mine: dict[str, Submitted],
     names: dict[str, str],
     records: dict,
+    restored: dict[tuple[str, str], str],
 ) -> dict[str, str]:
-    """Stage a student's valid notebooks, let nbgrader sanitize the ones to run; return those."""
+    """Stage a student's valid notebooks, let nbgrader sanitize the ones to run; return those.
+
+    A test cell the student changed or deleted is put back by nbgrader; ``restored`` gets a
+    note saying so, for the student's feedback."""
     dest = staging / "submitted" / student / assignment
     dest.mkdir(parents=True, exist_ok=True)
     for name, sub in mine.items():
@@ -339,6 +363,11 @@ def _sanitize(
             shutil.copyfile(sub.path, dest / f"{name}.ipynb")
     ready = {}
     for name, fp in names.items():
+        released = staging.parent / "release" / f"{name}.ipynb"  # see grade(): the release copy
+        if released.is_file():
+            note = restored_note(changed_test_cells(dest / f"{name}.ipynb", released))
+            if note:
+                restored[(student, name)] = note
         result = apis[name].autograde(assignment, student, force=True, create=True)
         if result.get("success"):
             ready[name] = fp
@@ -357,10 +386,11 @@ def _finish(
     outcome: dict,
     found: dict,
     records: dict,
+    restored: dict[tuple[str, str], str],
 ) -> None:
     """Save one executed notebook: scores and record in one transaction, then the file."""
     student, name, fp = job
-    note = found[student][name].note
+    note = "; ".join(filter(None, [found[student][name].note, restored.get((student, name), "")]))
     if "error" in outcome:
         record = NotebookRecord(NOT_GRADED, outcome["error"], fingerprint="")
         save(course.db_path, assignment, student, name, record)

@@ -4,7 +4,10 @@ The notebook is run top to bottom in a fresh kernel, on a copy in a
 temporary folder (the student's file is never written), with the grader's
 per-cell timeout, and each test cell is judged the way the grader judges it:
 in this process, calling the notebook's functions in the kernel (see
-:mod:`gradkit.course.execute`). Only the hidden cases are left out.
+:mod:`gradkit.course.execute`). In place of the student's hidden cases, which
+only the course secret can draw, it runs practice cases drawn the same way
+from a random token, so a function that fails on inputs the public cases do
+not cover loses points here too.
 """
 
 from __future__ import annotations
@@ -24,12 +27,19 @@ __all__ = ["check_notebook", "DEFAULT_TIMEOUT"]
 DEFAULT_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
 
 
-def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[TestResult]:
+def check_notebook(
+    path: Path, timeout: float = DEFAULT_TIMEOUT, practice: bool = True
+) -> list[TestResult]:
     """Run ``path`` and return the result of every test cell, in notebook order.
 
-    A test cell that is not a registered spec (an instructor's own asserts)
-    is scored with nbgrader's rule and reported as a result without checks.
+    With ``practice`` (the default), each test also runs practice cases: cases drawn
+    the way the grader draws the student's hidden cases, from a random token of this
+    run, so the self-check's score carries the same risk as the graded one. A test
+    cell that is not a registered spec (an instructor's own asserts) is scored with
+    nbgrader's rule and reported as a result without checks.
     """
+    from ..grading.seeds import practice_token
+
     ensure_tools_on_path()
     from nbgrader.preprocessors import IgnorePattern
     from nbgrader.utils import determine_grade
@@ -66,6 +76,7 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT) -> list[TestRes
             timeout=int(timeout),
             interrupt_on_timeout=True,
             raise_on_iopub_timeout=False,
+            hidden_token=practice_token() if practice else None,
         )
         resources = {"metadata": {"path": tmp}, "nbgrader": {}}
         from .pipeline import _env

@@ -28,7 +28,11 @@ from typing import Any
 from .callee import DirectCallee
 from .engine import run_spec
 from .result import MIME, CheckResult, TestResult
+from .seeds import practice_token
 from .specs import all_specs, get_spec
+
+#: Practice cases of test cells run in this kernel: the same draws until it restarts.
+_SESSION_PRACTICE = practice_token()
 
 __all__ = ["grade", "GradingFailure", "TestResult", "CheckResult", "MIME", "all_specs", "get_spec"]
 
@@ -64,7 +68,9 @@ def grade(
     """Check the notebook's ``name`` (and the functions its spec needs) and show the verdict.
 
     ``namespace`` defaults to the caller's globals (the notebook). ``hidden``
-    is a hidden-case token (the instructor's own runs pass ``"instructor"``).
+    is a hidden-case token (the instructor's own runs pass ``"instructor"``);
+    without one, the test adds practice cases drawn from a random token of this
+    kernel session, the way the grader draws the student's hidden cases.
     Returns the points earned; a test that earns nothing raises
     :class:`GradingFailure`.
     """
@@ -73,7 +79,7 @@ def grade(
         namespace = sys._getframe(1).f_globals
     functions = {fn: namespace.get(fn) for fn in spec.functions}
     callee = DirectCallee(functions, forbidden=tuple(spec.forbidden_names()))
-    result = run_spec(spec, callee, points, hidden)
+    result = run_spec(spec, callee, points, _SESSION_PRACTICE if hidden is None else hidden)
     show(result)
     if result.score <= 0:
         raise GradingFailure(f"{name}: no check passed (0/{points:g} points); see the lines above")

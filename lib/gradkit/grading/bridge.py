@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .callee import Call, Outcome
-from .codec import BridgeDataError, Encoder, decode, read_json, write_json
+from .codec import BridgeDataError, Decoder, Encoder, read_json, write_json
 from .engine import CalleeLost
 from .spec import Inputs
 
@@ -64,30 +64,39 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _decode_outcome(raw: Any, directory: Path, names: set[str]) -> Outcome:
-    """An :class:`Outcome` from the kernel's reply, every field checked."""
+def _decode_outcome(raw: Any, decoder: Decoder, names: set[str]) -> Outcome:
+    """An :class:`Outcome` from the kernel's reply, every field checked.
+
+    A value the grader cannot read fails this call only (with the reason), never
+    the test or the notebook: the other calls of the reply are read as usual.
+    """
     if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
         raise BridgeDataError("an outcome must be an object with a boolean 'ok'")
     outcome = Outcome(ok=raw["ok"], error=_text(raw.get("error")))
     if outcome.ok:
-        outcome.value = decode(raw.get("value"), directory)
-        after = raw.get("args_after")
-        if after is not None:
-            decoded = decode(after, directory)
-            if not isinstance(decoded, Inputs):
-                raise BridgeDataError("args_after must be call inputs")
-            outcome.args_after = decoded
-        outcome.mutated = bool(raw.get("mutated", False))
+        try:
+            outcome.value = decoder(raw.get("value"))
+            after = raw.get("args_after")
+            if after is not None:
+                decoded = decoder(after)
+                if not isinstance(decoded, Inputs):
+                    raise BridgeDataError("args_after must be call inputs")
+                outcome.args_after = decoded
+        except BridgeDataError as exc:
+            outcome = Outcome(False, error=f"returned a value the grader could not read ({exc})")
+        else:
+            outcome.mutated = bool(raw.get("mutated", False))
     delegated = _text(raw.get("delegated"))
     outcome.delegated = delegated if delegated in names else ""
     watched = raw.get("watched") or []
-    outcome.watched = tuple(w for w in watched if isinstance(w, str))[:20]
+    if isinstance(watched, list):
+        outcome.watched = tuple(w for w in watched[:20] if isinstance(w, str))
     shapes = raw.get("probe_shapes") or []
     if isinstance(shapes, list):
         outcome.probe_shapes = [
             tuple(int(n) for n in s)
             for s in shapes[:MAX_LOG]
-            if isinstance(s, list) and all(isinstance(n, int) for n in s)
+            if isinstance(s, list) and all(type(n) is int for n in s)
         ]
     return outcome
 
@@ -186,7 +195,8 @@ class BridgeCallee:
                 if not isinstance(raws, list) or len(raws) != len(calls):
                     raise BridgeDataError("the reply does not hold one outcome per call")
                 names = set(self.forbidden)
-                return [_decode_outcome(r, directory, names) for r in raws], seconds
+                decoder = Decoder(directory)
+                return [_decode_outcome(r, decoder, names) for r in raws], seconds
             except BridgeDataError as exc:
                 raise CalleeLost(f"the reply from your kernel was not usable: {exc}") from None
         finally:

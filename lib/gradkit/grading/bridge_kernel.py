@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .callee import Call, Outcome, invoke
-from .codec import BridgeDataError, Encoder, decode, read_json, write_json
+from .callee import Call, Outcome, describe_error, invoke
+from .codec import BridgeDataError, Decoder, Encoder, read_json, write_json
 from .delegation import resolve
 
 __all__ = ["serve"]
@@ -38,11 +38,11 @@ def _namespace() -> dict[str, Any]:
     return vars(sys.modules["__main__"])
 
 
-def _call(raw: dict, directory: Path) -> Call:
+def _call(raw: dict, decoder: Decoder) -> Call:
     returns = raw.get("returns")
     return Call(
         fn=str(raw["fn"]),
-        inputs=decode(raw["inputs"], directory),
+        inputs=decoder(raw["inputs"]),
         returns=tuple(returns) if returns is not None else None,
         watch=tuple(raw.get("watch") or ()),
         reseed_global=raw.get("reseed_global"),
@@ -66,7 +66,14 @@ def _encode(outcome: Outcome, enc: Encoder) -> dict[str, Any]:
             data["value"] = enc(outcome.value)
             data["args_after"] = enc(outcome.args_after) if outcome.args_after is not None else None
         except BridgeDataError as exc:
-            return {"ok": False, "error": f"returned more than the grader accepts ({exc})"}
+            data.update(ok=False, error=f"returned more than the grader accepts ({exc})")
+        except Exception as exc:  # a value whose own methods fail while it is read
+            data.update(
+                ok=False, error=f"returned a value that could not be read ({describe_error(exc)})"
+            )
+        if not data["ok"]:
+            data.pop("value", None)
+            data.pop("args_after", None)
     return data
 
 
@@ -79,9 +86,10 @@ def serve(request_dir: str) -> None:
     namespace = _namespace()
     forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
     enc = Encoder(directory, "r")
+    decoder = Decoder(directory)
     outcomes: list[dict[str, Any]] = []
     for raw in request["calls"]:
-        call = _call(raw, directory)
+        call = _call(raw, decoder)
         if not call.fn:  # an echo: the arguments were decoded, nothing is called
             outcomes.append({"ok": True, "value": None})
             continue

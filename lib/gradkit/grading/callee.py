@@ -149,12 +149,19 @@ def describe_error(exc: BaseException) -> str:
     return f"raised {type(exc).__name__}: {first}"[:MAX_ERROR_CHARS]
 
 
+class WrongStructure(Exception):
+    """What a function returned does not have the structure its spec says (grader's words)."""
+
+
 def _shape_value(value: Any, returns: tuple[str, ...] | None, store: Callable[[Any], Kept]):
-    """Apply a call's ``returns`` tags; raise ValueError when the structure is wrong."""
+    """Apply a call's ``returns`` tags; raise :class:`WrongStructure` when the structure is
+    wrong."""
     if returns is None:
         return value
     if not isinstance(value, (tuple, list)) or len(value) != len(returns):
-        raise ValueError(f"returned {summarize(value)} instead of a tuple of {len(returns)} values")
+        raise WrongStructure(
+            f"returned {summarize(value)} instead of a tuple of {len(returns)} values"
+        )
     out: list[Any] = []
     for item, tag in zip(value, returns):
         if tag == "keep":
@@ -195,6 +202,8 @@ def invoke(
         if call.repeats > 0:
             seconds = _best_time(func, call, kept)
         value = _shape_value(value, call.returns, store)
+    except WrongStructure as exc:
+        outcome = Outcome(False, error=str(exc))
     except Exception as exc:  # the code under test failed: report it, keep grading
         outcome = Outcome(False, error=describe_error(exc))
     else:

@@ -2,20 +2,38 @@
 
 Arguments and results cross between the grader and a student's kernel as a
 JSON document whose arrays live in ``.npy`` files beside it (read with
-``allow_pickle=False``). What can cross: ``None``, bools, ints, floats,
-strings, numpy arrays and scalars of numeric dtypes, tuples, lists, dicts
-with string keys, and the call descriptors :class:`~gradkit.grading.spec.Fn`,
-:class:`~gradkit.grading.spec.Rng` and :class:`~gradkit.grading.callee.Kept`.
-Anything else is encoded as an opaque marker with its type name.
+``allow_pickle=False``). Every value a student's function can return has an
+encoding, so encoding never fails:
 
-The decoder trusts nothing: it follows no links, opens only file names it
-generated the pattern of, refuses files above a size limit and object
-arrays, and rebuilds only the types above.
+* ``None``, bools and strings as themselves; ints as themselves, or as text
+  beyond 2**53; floats as themselves, or as text when not finite (``"inf"``,
+  ``"-inf"``, ``"nan"``); complex numbers as two floats;
+* numpy scalars of every numeric dtype inline, with their dtype (a
+  ``np.float64(inf)`` comes back as ``np.float64(inf)``); arrays (0-d
+  included) and the other numpy scalars in ``.npy`` files, for every dtype
+  that holds no Python objects;
+* tuples, lists and dicts (keys of any plain type), nested up to
+  :data:`MAX_DEPTH` levels and :data:`MAX_ITEMS` items in all;
+* the call descriptors :class:`~gradkit.grading.spec.Fn`,
+  :class:`~gradkit.grading.spec.Rng`, :class:`~gradkit.grading.callee.Kept`
+  and :class:`~gradkit.grading.spec.Inputs`;
+* anything else (an object of a class, a function, an object array, a
+  structure too deep or too large) as an :class:`Opaque` marker that says
+  what it was, which a check reports as "returned an object of type Foo".
+
+The decoder trusts nothing: it follows no links, opens only file names of the
+pattern the encoder writes, refuses files above a size limit and object
+arrays, reads each file once, stops at a byte budget for the whole message,
+and rebuilds only the types above. Whatever is wrong with a message becomes a
+:class:`BridgeDataError` (never another exception), which the bridge turns
+into a failed call of that one function.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import re
 import stat
@@ -26,12 +44,36 @@ import numpy as np
 
 from .spec import Fn, Inputs, Rng
 
-__all__ = ["Encoder", "decode", "read_json", "write_json", "BridgeDataError", "Opaque"]
+__all__ = [
+    "Encoder",
+    "Decoder",
+    "decode",
+    "read_json",
+    "write_json",
+    "BridgeDataError",
+    "Opaque",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+]
 
 #: Largest JSON document and largest total of arrays one message may carry.
 MAX_JSON_BYTES = 8 * 2**20
 MAX_ARRAY_BYTES = 256 * 2**20
+#: Deepest nesting and most items (containers and leaves) one value may have: far
+#: beyond any honest return value, far below what would exhaust the grader.
+MAX_DEPTH = 50
+MAX_ITEMS = 100_000
+#: Longest string and longest integer (in decimal digits) carried as such.
+MAX_STR_CHARS = 10_000
+MAX_INT_DIGITS = 1_000
 _ARRAY_NAME = re.compile(r"^[ar]\d{1,6}\.npy$")
+#: Array and scalar dtype kinds that cross as data (no Python objects inside):
+#: bool, signed and unsigned int, float, complex, bytes, str, datetime, timedelta,
+#: and structured (void) dtypes whose fields are of these kinds.
+_DATA_KINDS = "biufcSUMmV"
+#: Scalars written inline (exactly representable in JSON text); others go to files.
+_INLINE_KINDS = "biufc"
+_INLINE_FLOATS = {np.dtype(t) for t in ("float16", "float32", "float64", "complex64", "complex128")}
 
 
 class BridgeDataError(ValueError):
@@ -39,13 +81,19 @@ class BridgeDataError(ValueError):
 
 
 class Opaque:
-    """A value that could not cross the bridge; ``kind`` is its type name."""
+    """A value that could not cross the bridge; ``kind`` says what it was."""
 
     def __init__(self, kind: str):
         self.kind = kind
 
     def __repr__(self) -> str:
         return f"<{self.kind} that cannot leave the kernel>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash(("Opaque", self.kind))
 
 
 def _open_new(path: Path) -> int:
@@ -56,7 +104,7 @@ def _open_new(path: Path) -> int:
 
 def write_json(path: Path, data: Any) -> None:
     with os.fdopen(_open_new(path), "w") as fh:
-        json.dump(data, fh, allow_nan=True)
+        json.dump(data, fh, allow_nan=False)
 
 
 def _read_regular(path: Path, limit: int) -> bytes:
@@ -73,19 +121,56 @@ def _read_regular(path: Path, limit: int) -> bytes:
             raise BridgeDataError(
                 f"{path.name} holds {st.st_size} bytes, over the limit of {limit}"
             )
-        return fh.read(limit + 1)
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BridgeDataError(f"{path.name} grew past the limit of {limit} bytes")
+    return data
 
 
 def read_json(path: Path) -> Any:
     raw = _read_regular(path, MAX_JSON_BYTES)
     try:
         return json.loads(raw)
-    except ValueError as exc:
-        raise BridgeDataError(f"{path.name} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BridgeDataError(f"{path.name} is not valid JSON: {str(exc)[:80]}") from None
+
+
+def _float_text(value: float) -> float | str:
+    """A float as JSON holds it: itself when finite, else ``"inf"``, ``"-inf"`` or ``"nan"``."""
+    value = float(value)
+    return value if math.isfinite(value) else repr(value)
+
+
+def _float_from(text: Any) -> float:
+    if isinstance(text, bool) or not isinstance(text, (int, float, str)):
+        raise BridgeDataError(f"not a float: {str(text)[:40]!r}")
+    if isinstance(text, str) and text not in ("inf", "-inf", "nan"):
+        raise BridgeDataError(f"not a float: {text[:40]!r}")
+    return float(text)
+
+
+def _data_dtype(dtype: np.dtype) -> bool:
+    """Whether arrays of ``dtype`` are plain data that ``.npy`` holds without pickle."""
+    return dtype.kind in _DATA_KINDS and not dtype.hasobject
+
+
+def _describe(value: Any) -> str:
+    """What an object that cannot cross is, for the message a check shows."""
+    kind = type(value)
+    module = kind.__module__
+    name = (
+        kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+    )
+    return f"an object of type {name}"[:120]
 
 
 class Encoder:
-    """Encodes values into ``directory``, arrays as ``<prefix><n>.npy`` (each array once)."""
+    """Encodes values into ``directory``, arrays as ``<prefix><n>.npy`` (each array once).
+
+    Encoding never fails for the value itself: whatever has no encoding becomes
+    an opaque marker. It fails only when the directory refuses a file (a
+    planted link) or the message grows past :data:`MAX_ARRAY_BYTES` of arrays.
+    """
 
     def __init__(self, directory: Path, prefix: str):
         self.directory = Path(directory)
@@ -93,37 +178,74 @@ class Encoder:
         self._files: dict[int, str] = {}
         self._keep_alive: list[Any] = []
         self.bytes = 0
+        self.items = 0
 
-    def _array(self, arr: np.ndarray) -> dict:
+    def _file(self, arr: np.ndarray) -> str:
         name = self._files.get(id(arr))
         if name is None:
-            if arr.dtype.kind not in "biufc":
-                return {"__opaque__": f"array of dtype {arr.dtype}"}
             name = f"{self.prefix}{len(self._files) + 1}.npy"
-            self.bytes += arr.nbytes
-            if self.bytes > MAX_ARRAY_BYTES:
+            if self.bytes + arr.nbytes > MAX_ARRAY_BYTES:
                 raise BridgeDataError(f"more than {MAX_ARRAY_BYTES} bytes of arrays in one message")
+            self.bytes += arr.nbytes
             with os.fdopen(_open_new(self.directory / name), "wb") as fh:
                 np.save(fh, arr, allow_pickle=False)
             self._files[id(arr)] = name
             self._keep_alive.append(arr)  # ids stay unique while the message is built
-        return {"__array__": name}
+        return name
 
-    def __call__(self, value: Any) -> Any:
+    def _array(self, value: np.ndarray) -> dict:
+        arr = np.asarray(value)  # a subclass (matrix, masked array) crosses as its data
+        if not _data_dtype(arr.dtype):
+            return {"__opaque__": f"an array of dtype {arr.dtype}"}
+        if arr.nbytes > MAX_ARRAY_BYTES - self.bytes:
+            return {"__opaque__": f"an array of {arr.nbytes} bytes, more than the grader reads"}
+        return {"__array__": self._file(value if type(value) is np.ndarray else arr)}
+
+    def _scalar(self, value: np.generic) -> Any:
+        dtype = value.dtype
+        if not _data_dtype(dtype):
+            return {"__opaque__": f"a numpy {type(value).__name__}"}
+        if dtype.kind == "b":
+            return {"__np__": dtype.str, "v": bool(value)}
+        if dtype.kind in "iu":
+            return {"__np__": dtype.str, "v": str(int(value))}
+        if dtype in _INLINE_FLOATS:
+            if dtype.kind == "c":
+                return {
+                    "__np__": dtype.str,
+                    "v": [_float_text(value.real), _float_text(value.imag)],
+                }
+            return {"__np__": dtype.str, "v": _float_text(float(value))}
+        return {"__scalar__": self._file(np.asarray(value))}
+
+    def _enc(self, value: Any, depth: int = 0) -> Any:
         from .callee import Kept
 
-        if value is None or isinstance(value, (bool, str)):
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise _TooLarge
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        if value is None or isinstance(value, bool):
             return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value if abs(value) < 2**53 else {"__opaque__": "int too large"}
+        if isinstance(value, str):
+            if len(value) > MAX_STR_CHARS:
+                return {"__opaque__": f"a str of {len(value)} characters"}
+            return value
+        if isinstance(value, np.generic):  # before float: np.float64 is a float too
+            return self._scalar(value)
+        if isinstance(value, int):
+            if abs(value) < 2**53:
+                return value
+            if value.bit_length() > MAX_INT_DIGITS * 3.33:
+                return {"__opaque__": f"an int of {value.bit_length()} bits"}
+            return {"__int__": str(int(value))}
         if isinstance(value, float):
-            return value if np.isfinite(value) else {"__float__": repr(value)}
+            return float(value) if math.isfinite(value) else {"__float__": repr(float(value))}
+        if isinstance(value, complex):
+            return {"__complex__": [_float_text(value.real), _float_text(value.imag)]}
         if isinstance(value, np.ndarray):
             return self._array(value)
-        if isinstance(value, np.generic):
-            if value.dtype.kind not in "biufc":
-                return {"__opaque__": type(value).__name__}
-            return {"__scalar__": self._array(np.asarray(value))["__array__"]}
         if isinstance(value, Fn):
             return {"__fn__": value.name, "params": [list(p) for p in value.params]}
         if isinstance(value, Rng):
@@ -131,62 +253,185 @@ class Encoder:
         if isinstance(value, Kept):
             return {"__kept__": int(value.key)}
         if isinstance(value, Inputs):
-            return {"__inputs__": [self(list(value.args)), self(value.kwargs)]}
+            args = [self._enc(v, depth + 2) for v in value.args]
+            return {"__inputs__": [args, self._enc(value.kwargs, depth + 1)]}
         if isinstance(value, tuple):
-            return {"__tuple__": [self(v) for v in value]}
+            return {"__tuple__": [self._enc(v, depth + 1) for v in value]}
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [self._enc(v, depth + 1) for v in value]
         if isinstance(value, dict):
-            if not all(isinstance(k, str) for k in value):
-                return {"__opaque__": "dict with non-string keys"}
-            return {"__dict__": {k: self(v) for k, v in value.items()}}
-        return {"__opaque__": type(value).__name__}
+            if all(type(k) is str for k in value):
+                return {"__dict__": {k: self._enc(v, depth + 1) for k, v in value.items()}}
+            if not all(_plain_key(k) for k in value):
+                kinds = sorted({type(k).__name__ for k in value if not _plain_key(k)})
+                return {"__opaque__": f"a dict with keys of type {', '.join(kinds)}"}
+            return {
+                "__items__": [
+                    [self._enc(k, depth + 1), self._enc(v, depth + 1)] for k, v in value.items()
+                ]
+            }
+        return {"__opaque__": _describe(value)}
+
+    def __call__(self, value: Any) -> Any:
+        """``value`` encoded; a structure too deep or too large becomes one opaque marker."""
+        start = self.items
+        try:
+            return self._enc(value)
+        except _TooDeep:
+            return {"__opaque__": f"a structure nested more than {MAX_DEPTH} levels deep"}
+        except _TooLarge:
+            return {"__opaque__": f"a structure of more than {MAX_ITEMS} items"}
+        except RecursionError:
+            return {"__opaque__": "a structure nested too deeply"}
+        finally:
+            self.items = start
 
 
-def decode(obj: Any, directory: Path, depth: int = 0) -> Any:
-    """Rebuild a value from :class:`Encoder` output found in ``directory``."""
-    from .callee import Kept
+class _TooDeep(Exception):
+    pass
 
-    if depth > 50:
-        raise BridgeDataError("data nested more than 50 levels deep")
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, list):
-        return [decode(v, directory, depth + 1) for v in obj]
-    if not isinstance(obj, dict) or len(obj) > 2 and "__dict__" not in obj:
-        raise BridgeDataError(f"unexpected item {str(obj)[:60]!r}")
-    if "__array__" in obj or "__scalar__" in obj:
-        name = obj.get("__array__", obj.get("__scalar__"))
+
+class _TooLarge(Exception):
+    pass
+
+
+def _plain_key(key: Any) -> bool:
+    if key is None or isinstance(key, (bool, int, float, str, np.generic)):
+        return True
+    return isinstance(key, tuple) and all(_plain_key(k) for k in key)
+
+
+class Decoder:
+    """Rebuilds values from :class:`Encoder` output found in ``directory``.
+
+    Each array file is read once, however often the message names it, and the
+    files of one decoder hold at most ``budget`` bytes in all.
+    """
+
+    def __init__(self, directory: Path, budget: int | None = None):
+        self.directory = Path(directory)
+        self.budget = MAX_ARRAY_BYTES if budget is None else budget
+        self.used = 0
+        self.items = 0
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: Any) -> np.ndarray:
         if not isinstance(name, str) or not _ARRAY_NAME.match(name):
             raise BridgeDataError(f"bad array file name {str(name)[:40]!r}")
-        raw = _read_regular(Path(directory) / name, MAX_ARRAY_BYTES)
-        import io
-
+        if name in self._arrays:
+            return self._arrays[name]
+        raw = _read_regular(self.directory / name, max(self.budget - self.used, 0))
+        self.used += len(raw)
         try:
             arr = np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError as exc:
-            raise BridgeDataError(f"{name} is not a plain .npy array: {exc}") from None
-        return arr[()] if "__scalar__" in obj else arr
-    if "__float__" in obj:
-        return float(obj["__float__"])
-    if "__tuple__" in obj:
-        return tuple(decode(v, directory, depth + 1) for v in obj["__tuple__"])
-    if "__dict__" in obj:
-        items = obj["__dict__"]
-        if not isinstance(items, dict):
-            raise BridgeDataError("a __dict__ entry must hold an object")
-        return {str(k): decode(v, directory, depth + 1) for k, v in items.items()}
-    if "__fn__" in obj:
-        return Fn(str(obj["__fn__"]), tuple((str(k), float(v)) for k, v in obj.get("params", [])))
-    if "__rng__" in obj:
-        return Rng(int(obj["__rng__"]))
-    if "__kept__" in obj:
-        return Kept(int(obj["__kept__"]))
-    if "__inputs__" in obj:
-        args, kwargs = obj["__inputs__"]
-        return Inputs(
-            tuple(decode(args, directory, depth + 1)), decode(kwargs, directory, depth + 1)
-        )
-    if "__opaque__" in obj:
-        return Opaque(str(obj["__opaque__"])[:80])
-    raise BridgeDataError(f"unexpected item {str(obj)[:60]!r}")
+        except Exception as exc:  # numpy raises several kinds for a malformed file
+            raise BridgeDataError(f"{name} is not a plain .npy array: {str(exc)[:80]}") from None
+        if not isinstance(arr, np.ndarray) or not _data_dtype(arr.dtype):
+            raise BridgeDataError(f"{name} holds no plain array")
+        arr.flags.writeable = False  # shared by every reference to this file
+        self._arrays[name] = arr
+        return arr
+
+    def __call__(self, obj: Any) -> Any:
+        try:
+            return self._decode(obj, 0)
+        except BridgeDataError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+            raise BridgeDataError(
+                f"malformed data ({type(exc).__name__}: {str(exc)[:60]})"
+            ) from None
+
+    def _decode(self, obj: Any, depth: int) -> Any:
+        from .callee import Kept
+
+        self.items += 1
+        if depth > MAX_DEPTH + 4 or self.items > MAX_ITEMS * 2:
+            raise BridgeDataError("data nested too deeply or holding too many items")
+        if obj is None or isinstance(obj, (bool, int, str)):
+            return obj
+        if isinstance(obj, float):
+            return obj
+        if isinstance(obj, list):
+            return [self._decode(v, depth + 1) for v in obj]
+        if not isinstance(obj, dict) or not obj:
+            raise BridgeDataError(f"unexpected item {str(obj)[:60]!r}")
+        tag = next(iter(obj))
+        if tag == "__dict__":
+            items = obj["__dict__"]
+            if len(obj) != 1 or not isinstance(items, dict):
+                raise BridgeDataError("a __dict__ entry must hold an object")
+            return {str(k): self._decode(v, depth + 1) for k, v in items.items()}
+        if len(obj) > 2:
+            raise BridgeDataError(f"unexpected item {str(obj)[:60]!r}")
+        value = obj[tag]
+        if tag == "__array__":
+            return self.array(value)
+        if tag == "__scalar__":
+            arr = self.array(value)
+            if arr.ndim != 0:
+                raise BridgeDataError("a scalar file must hold a 0-d array")
+            return arr[()]
+        if tag == "__np__":
+            return _numpy_scalar(value, obj.get("v"))
+        if tag == "__float__":
+            return _float_from(value)
+        if tag == "__int__":
+            if not isinstance(value, str) or len(value) > MAX_INT_DIGITS + 1:
+                raise BridgeDataError("an __int__ entry must hold at most 1000 digits")
+            return int(value)
+        if tag == "__complex__":
+            real, imag = value
+            return complex(_float_from(real), _float_from(imag))
+        if tag == "__tuple__":
+            if not isinstance(value, list):
+                raise BridgeDataError("a __tuple__ entry must hold a list")
+            return tuple(self._decode(v, depth + 1) for v in value)
+        if tag == "__items__":
+            out = {}
+            for pair in value:
+                key, item = pair
+                out[self._decode(key, depth + 1)] = self._decode(item, depth + 1)
+            return out
+        if tag == "__fn__":
+            params = tuple((str(k), float(v)) for k, v in obj.get("params", []))
+            return Fn(str(value), params)
+        if tag == "__rng__":
+            return Rng(int(value))
+        if tag == "__kept__":
+            return Kept(int(value))
+        if tag == "__inputs__":
+            args, kwargs = value
+            args, kwargs = self._decode(args, depth + 1), self._decode(kwargs, depth + 1)
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise BridgeDataError("call inputs must be a list and a dict")
+            return Inputs(tuple(args), kwargs)
+        if tag == "__opaque__":
+            return Opaque(str(value)[:120])
+        raise BridgeDataError(f"unexpected item {str(obj)[:60]!r}")
+
+
+def _numpy_scalar(dtype_text: Any, value: Any) -> np.generic:
+    try:
+        dtype = np.dtype(str(dtype_text))
+    except TypeError:
+        raise BridgeDataError(f"unknown dtype {str(dtype_text)[:20]!r}") from None
+    if dtype.kind not in _INLINE_KINDS or dtype.hasobject:
+        raise BridgeDataError(f"dtype {dtype} is not written inline")
+    if dtype.kind == "b":
+        if not isinstance(value, bool):
+            raise BridgeDataError("a bool scalar must hold true or false")
+        return np.bool_(value)
+    if dtype.kind in "iu":
+        if not isinstance(value, str) or len(value) > 25:
+            raise BridgeDataError("an integer scalar must hold its digits")
+        return dtype.type(int(value))
+    if dtype.kind == "c":
+        real, imag = value
+        return dtype.type(complex(_float_from(real), _float_from(imag)))
+    return dtype.type(_float_from(value))
+
+
+def decode(obj: Any, directory: Path) -> Any:
+    """Rebuild one value from :class:`Encoder` output found in ``directory``."""
+    return Decoder(directory)(obj)

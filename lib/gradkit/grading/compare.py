@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["close", "deep_equal", "describe_diff", "summarize"]
+__all__ = ["close", "deep_equal", "describe_diff", "non_finite", "summarize"]
 
 
 def deep_equal(a: Any, b: Any) -> bool:
@@ -41,11 +41,18 @@ def deep_equal(a: Any, b: Any) -> bool:
 
 
 def _as_float_array(value: Any) -> np.ndarray | None:
-    if isinstance(value, (str, bytes, dict)) or value is None:
+    """``value`` as a float64 array, or None when it is not numbers (complex values are not:
+    no graded function returns them)."""
+    if isinstance(value, (str, bytes, dict, complex, np.complexfloating)) or value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
         return None
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+        with np.errstate(all="ignore"):
+            arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    except Exception:  # an object whose own conversion fails in another way
         return None
     return arr
 
@@ -63,32 +70,74 @@ def close(got: Any, expected: Any, rtol: float, atol: float = 0.0) -> bool:
     return bool(np.all(np.abs(g - e) <= atol + rtol * np.abs(e)))
 
 
+def non_finite(value: Any) -> bool:
+    """True when ``value`` is numbers of which some are nan or infinite."""
+    arr = _as_float_array(value)
+    return arr is not None and not bool(np.all(np.isfinite(arr)))
+
+
 def summarize(value: Any) -> str:
     """A short description of a value: its type, shape and dtype, never its numbers."""
+    from .codec import Opaque
+
+    if isinstance(value, Opaque):
+        return value.kind
     if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} ({value.dtype})"
+        return f"an array of shape {value.shape} ({value.dtype})"
     if isinstance(value, (bool, np.bool_)):
-        return f"bool {bool(value)}"
-    if isinstance(value, (int, float, np.number)):
-        return type(value).__name__
+        return "a bool"
+    if isinstance(value, np.generic):
+        return f"a numpy {value.dtype}"
+    if isinstance(value, (int, float, complex)):
+        return f"a {type(value).__name__}"
+    if value is None:
+        return "None"
     if isinstance(value, tuple):
-        return f"tuple of {len(value)}"
+        return f"a tuple of {len(value)}"
     if isinstance(value, list):
-        return f"list of {len(value)}"
+        return f"a list of {len(value)}"
     if isinstance(value, dict):
-        return f"dict with keys {sorted(map(str, value))[:6]}"
-    return type(value).__name__
+        return f"a dict with keys {sorted(map(str, value))[:6]}"
+    if isinstance(value, str):
+        return "a str"
+    return f"an object of type {type(value).__name__}"
 
 
-def describe_diff(got: Any, expected: Any) -> str:
-    """One short phrase saying how ``got`` differs from ``expected``."""
+def _expected(value: Any) -> str:
+    """What the reference returned, in words (a shape, never numbers)."""
+    e = _as_float_array(value)
+    if e is not None and e.ndim == 0:
+        return "a number"
+    if e is not None:
+        return f"an array of shape {e.shape}"
+    return summarize(value)
+
+
+def _non_finite(g: np.ndarray, what: str) -> str:
+    """How a value that should be finite is not: "your loss is inf for these inputs"."""
+    name = f"your {what}" if what and what != "value" else "your function's result"
+    if g.ndim == 0:
+        return f"{name} is {float(g)} for these inputs"
+    bad = ~np.isfinite(g)
+    first = tuple(int(k) for k in np.argwhere(bad)[0])
+    kinds = sorted({str(float(v)) for v in g[bad].ravel()[:1000]})
+    return (
+        f"{name} has {int(bad.sum())} of {g.size} entries that are not finite "
+        f"({', '.join(kinds)}; the first at index {first}) for these inputs"
+    )
+
+
+def describe_diff(got: Any, expected: Any, what: str = "") -> str:
+    """One short phrase saying how ``got`` differs from ``expected`` (``what`` names it)."""
     g, e = _as_float_array(got), _as_float_array(expected)
     if g is None:
-        return f"expected a number or an array, got {summarize(got)}"
+        return f"returned {summarize(got)}; expected {_expected(expected)}"
     if e is None:
         return f"got {summarize(got)}"
     if g.shape != e.shape:
         return f"expected shape {e.shape}, got {g.shape}"
+    if not np.all(np.isfinite(g)) and np.all(np.isfinite(e)):
+        return _non_finite(g, what)
     if not np.all(np.isfinite(g)):
         return "got non-finite values (nan or inf)"
     if g.ndim == 0:

@@ -23,13 +23,18 @@ import numpy as np
 
 from .callee import Call, DirectCallee, Outcome
 from .result import CheckResult, TestResult
-from .seeds import hidden_rng
+from .seeds import hidden_rng, is_practice
 from .spec import Inputs, Spec
 
 __all__ = ["Context", "CalleeLost", "run_spec", "STUDENT", "REFERENCE"]
 
 STUDENT = "student"
 REFERENCE = "reference"
+#: What a self-check says of its practice cases.
+PRACTICE_NOTE = (
+    "practice cases are drawn at random, as your hidden cases are; "
+    "your grade uses your own hidden cases, other draws of the same kind"
+)
 
 
 class CalleeLost(Exception):
@@ -141,6 +146,28 @@ def _finalize(ctx: Context, results: list[CheckResult]) -> None:
         seen_failure = True
 
 
+def _check_failed(check: Any, exc: Exception) -> CheckResult:
+    """The result of a check that could not be completed: failed, with a one-line reason."""
+    name = str(getattr(check, "name", "") or type(check).__name__)
+    if "{" in name:  # a template such as "{output} matches the reference"
+        name = type(check).__name__
+    weight = getattr(check, "weight", 1.0)
+    if not isinstance(weight, (int, float)):
+        weight = float(sum(weight.values())) if isinstance(weight, Mapping) else 1.0
+    hidden = "Hidden" in type(check).__name__
+    why = type(exc).__name__
+    if str(exc) and not hidden:  # a message about a hidden case could tell its shapes
+        why = f"{why}: {str(exc).splitlines()[0]}"[:160]
+    return CheckResult(
+        name,
+        False,
+        float(weight),
+        str(getattr(check, "kind", "values")),
+        f"the grader could not complete this check on what your function returned ({why})",
+        hidden=hidden,
+    )
+
+
 def run_spec(
     spec: Spec, student: Any, points: float, hidden_token: str | None = None
 ) -> TestResult:
@@ -150,10 +177,13 @@ def run_spec(
     problem = ""
     for check in spec.checks:
         try:
-            results.extend(check.run(ctx))
+            with np.errstate(all="ignore"):  # nan and inf from a student's values are data
+                results.extend(check.run(ctx))
         except CalleeLost as exc:
             problem = f"grading stopped: {exc}"
             break
+        except Exception as exc:  # whatever a student's value does to a check costs that check
+            results.append(_check_failed(check, exc))
     _finalize(ctx, results)
     delegated = next((o.delegated for _, _, o in ctx.student_log if o.delegated), "")
     if delegated and not problem:
@@ -161,7 +191,16 @@ def run_spec(
             f"your function ran {delegated} (gradkit's reference): write "
             f"{spec.primary} yourself; this test scores 0"
         )
-    return TestResult(test=spec.name, points=float(points), checks=results, problem=problem)
+    note = ""
+    if is_practice(hidden_token):
+        for r in results:
+            if r.hidden:
+                r.name = r.name.replace("hidden case", "practice case")
+        if any(r.hidden for r in results):
+            note = PRACTICE_NOTE
+    return TestResult(
+        test=spec.name, points=float(points), checks=results, problem=problem, note=note
+    )
 
 
 def call_for(spec: Spec, inputs: Inputs, fn: str | None = None, **options: Any) -> Call:

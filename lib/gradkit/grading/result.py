@@ -88,6 +88,8 @@ class TestResult:
     #: function is missing, the kernel was lost); empty when none.
     problem: str = ""
     version: int = FORMAT_VERSION
+    #: A remark on the whole result (e.g. that its practice cases are random draws).
+    note: str = ""
 
     @property
     def total_weight(self) -> float:
@@ -116,6 +118,8 @@ class TestResult:
         out = [c.line() for c in self.checks]
         if self.problem:
             out.append(f"FAIL  {self.problem}")
+        if self.note:
+            out.append(f"NOTE  {self.note}")
         out.append(self.summary())
         return out
 
@@ -144,6 +148,8 @@ class TestResult:
             rows.append(
                 f"<tr><td colspan=3 style='color:#a4161a'>{html.escape(self.problem)}</td></tr>"
             )
+        if self.note:
+            rows.append(f"<tr><td colspan=3><i>{html.escape(self.note)}</i></td></tr>")
         return (
             "<table class='gradkit-result'><thead><tr><th style='text-align:left'>"
             f"{html.escape(self.test)}</th><th></th><th></th></tr></thead>"
@@ -177,4 +183,5 @@ class TestResult:
             checks=checks,
             problem=str(data.get("problem", "")),
             version=int(data.get("version", FORMAT_VERSION)),
+            note=str(data.get("note", "")),
         )

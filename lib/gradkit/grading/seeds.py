@@ -13,13 +13,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 
 import numpy as np
 
-__all__ = ["INSTRUCTOR_TOKEN", "derive_token", "hidden_rng"]
+__all__ = [
+    "INSTRUCTOR_TOKEN",
+    "PRACTICE_PREFIX",
+    "derive_token",
+    "hidden_rng",
+    "is_practice",
+    "practice_token",
+]
 
 #: The token of the instructor's own runs (the hidden cases of the solutions).
 INSTRUCTOR_TOKEN = "instructor"
+#: Tokens of practice cases: a self-check draws cases the way the hidden cases are drawn,
+#: from a random token nobody knows in advance, so its score carries the same risk as
+#: the graded one; the graded hidden cases are other draws (from the course secret).
+PRACTICE_PREFIX = "practice:"
+
+
+def practice_token() -> str:
+    """A fresh random token for practice cases (a self-check's stand-in for hidden cases)."""
+    return PRACTICE_PREFIX + secrets.token_hex(8)
+
+
+def is_practice(token: str | None) -> bool:
+    return isinstance(token, str) and token.startswith(PRACTICE_PREFIX)
 
 
 def derive_token(secret: bytes, assignment: str, notebook: str, student: str) -> str:

@@ -16,12 +16,20 @@ import numpy as np
 
 from ...gradcheck import GRAD_REL_TOL, numeric_backward, rel_error
 from ..callee import Call
+from ..compare import describe_diff, non_finite
 from ..engine import STUDENT, Context
 from ..result import CheckResult
 from ..spec import Case, Inputs
 from .values import pick, tags
 
-__all__ = ["OwnGradient", "SELF_GRAD_TOL", "numeric_gradient", "EvalFailed", "largest_error"]
+__all__ = [
+    "OwnGradient",
+    "SELF_GRAD_TOL",
+    "numeric_gradient",
+    "EvalFailed",
+    "largest_error",
+    "error_text",
+]
 
 #: The student's gradient against centred differences of their own function.
 #: A correct float64 gradient agrees to ~1e-8; the ±h step crossing a kink
@@ -113,6 +121,13 @@ def largest_error(numeric: dict, analytic: Any, grad_names: Sequence[str]) -> tu
     return worst, where
 
 
+def error_text(err: float, tol: float) -> str:
+    """The relative error of a gradient check, in words (a nan says where it came from)."""
+    if not np.isfinite(err):
+        return f"relative error {err:.1e}: a gradient or the function's value is not finite"
+    return f"relative error {err:.1e} (want < {tol:.0e})"
+
+
 @dataclass
 class OwnGradient:
     """The gradient output ``grad`` equals the numeric gradient of the student's own ``of``
@@ -141,6 +156,11 @@ class OwnGradient:
                 CheckResult(name, False, self.weight, "extra", f"your function {outcome.error}")
             ]
         try:
+            value = pick(spec, fn, outcome.value, self.of)
+            if non_finite(value):
+                why = describe_diff(value, np.float64(0.0), self.of)
+                detail = f"{why}, so its numeric gradient is undefined"
+                return [CheckResult(name, False, self.weight, "extra", detail)]
             analytic = pick(spec, fn, outcome.value, self.grad)
             numeric = numeric_gradient(ctx, fn, inp, [self.wrt], self.of, np.float64(1.0))
             values = list(analytic.values()) if isinstance(analytic, Mapping) else [analytic]
@@ -152,7 +172,7 @@ class OwnGradient:
             return [CheckResult(name, False, self.weight, "extra", f"your function {exc}")]
         except (IndexError, KeyError, TypeError, ValueError):
             err = np.inf
-        detail = f"relative error {err:.1e} (want < {self.tol:.0e})"
+        detail = error_text(err, self.tol)
         return [
             CheckResult(name, bool(err < self.tol), self.weight, "extra", detail, hint=self.hint)
         ]

@@ -17,8 +17,17 @@ from ..callee import Call, Outcome
 from ..engine import REFERENCE, STUDENT, Context
 from ..result import CheckResult
 from ..spec import Case, Inputs
-from .gradients import SELF_GRAD_TOL, EvalFailed, largest_error, numeric_gradient
-from .values import VALUE_ATOL, VALUE_RTOL, difference, judge, pick, tags
+from .gradients import SELF_GRAD_TOL, EvalFailed, error_text, largest_error, numeric_gradient
+from .values import (
+    VALUE_ATOL,
+    VALUE_RTOL,
+    difference,
+    hidden_detail,
+    hidden_error,
+    judge,
+    pick,
+    tags,
+)
 
 __all__ = ["Backward", "OwnBackward", "HiddenPairCases"]
 
@@ -113,7 +122,7 @@ class Backward:
                 if not ok:
                     where = f" ({case.label})" if len(self.cases) > 1 else ""
                     detail = f"{grad}{where}: " + difference(
-                        observed[STUDENT], observed[REFERENCE], self.rtol, self.atol
+                        observed[STUDENT], observed[REFERENCE], self.rtol, self.atol, grad
                     )
                     result = CheckResult(
                         name, False, weight, "values", detail, hint=hint, candidates=candidates
@@ -186,7 +195,7 @@ class OwnBackward:
                 index = list(numeric).index(where) if where in numeric else 0
                 worst, detail = (
                     err,
-                    f"{grads[index]}: relative error {err:.1e} (want < {self.tol:.0e})",
+                    f"{grads[index]}: {error_text(err, self.tol)}",
                 )
         return [
             CheckResult(
@@ -219,8 +228,13 @@ class HiddenPairCases:
             pair = _pair_outcomes(
                 ctx, self.fwd, self.bwd, f"hidden|{self.fwd}|{k}", inp, seed, list(ctx.callees)
             )
-            failed = _failure(pair[STUDENT], self.fwd, self.bwd)
-            ok, detail = not failed, failed.split(":")[0]
+            f, b = pair[STUDENT]
+            failed = ""
+            if not f.ok:
+                failed = hidden_error(f.error, f"your {self.fwd}")
+            elif b is not None and not b.ok:
+                failed = hidden_error(b.error, f"your {self.bwd}")
+            ok, detail = not failed, failed
             candidates: list[str] = []
             views: list[tuple[str, Callable]] = [
                 (
@@ -235,7 +249,7 @@ class HiddenPairCases:
                 observed = {w: view(p) for w, p in pair.items()}
                 ok, candidates = judge(ctx, observed, self.rtol, self.atol)
                 if not ok:
-                    detail = f"{label} differs from the reference"
+                    detail = hidden_detail(label, observed[STUDENT])
                     break
             weight = self.weight / self.count
             results.append(

@@ -78,7 +78,7 @@ class Steps:
                     if not agree(a, b, self.rtol, self.atol)
                 )
                 detail = f"step {k + 1}: " + difference(
-                    ws_s[k], runs[REFERENCE][0][k], self.rtol, self.atol
+                    ws_s[k], runs[REFERENCE][0][k], self.rtol, self.atol, "next_w"
                 )
             results.append(
                 CheckResult(
@@ -118,7 +118,7 @@ class Steps:
                     k for k in self.state if not _same(got[k], expected[k], self.rtol, self.atol)
                 )
                 detail = f"config[{key!r}]: " + difference(
-                    got[key], expected[key], self.rtol, self.atol
+                    got[key], expected[key], self.rtol, self.atol, f"config[{key!r}]"
                 )
             results.append(
                 CheckResult(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..callee import Call, Outcome
-from ..compare import close, describe_diff
+from ..compare import close, describe_diff, non_finite, summarize
 from ..engine import REFERENCE, STUDENT, Context
 from ..result import CheckResult
 from ..spec import Case, Inputs, Spec
@@ -32,6 +32,8 @@ __all__ = [
     "judge",
     "tags",
     "pick",
+    "hidden_detail",
+    "hidden_error",
 ]
 
 #: Agreement with the reference in float64. Correct implementations that sum
@@ -81,21 +83,40 @@ def agree(got: Any, expected: Any, rtol: float = VALUE_RTOL, atol: float = VALUE
     return close(got, expected, rtol, atol)
 
 
-def difference(got: Any, expected: Any, rtol: float, atol: float) -> str:
-    """How ``got`` differs from ``expected``, in a phrase (dict keys and dtype included)."""
+def difference(got: Any, expected: Any, rtol: float, atol: float, what: str = "") -> str:
+    """How ``got`` differs from ``expected``, in a phrase (dict keys and dtype included);
+    ``what`` names the value ("your loss is inf for these inputs")."""
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"expected a dict with keys {sorted(expected)}, got {type(got).__name__}"
+            return f"expected a dict with keys {sorted(expected)}, got {summarize(got)}"
         if set(got) != set(expected):
-            return f"expected keys {sorted(expected)}, got {sorted(got)}"
+            return f"expected keys {sorted(expected)}, got {sorted(map(str, got))}"
         for k in expected:
             if not agree(got[k], expected[k], rtol, atol):
-                return f"[{k!r}] " + difference(got[k], expected[k], rtol, atol)
+                return f"[{k!r}] " + difference(got[k], expected[k], rtol, atol, f"{what}[{k!r}]")
     if isinstance(expected, np.ndarray) and expected.dtype == np.float32:
         dtype = getattr(got, "dtype", type(got).__name__)
         if dtype != np.float32:
             return f"expected float32 (the dtype of the inputs), got {dtype}"
-    return describe_diff(got, expected)
+    return describe_diff(got, expected, what)
+
+
+def hidden_detail(label: str, got: Any) -> str:
+    """Why a hidden case failed, without its inputs or expected values."""
+    if non_finite(got):
+        return f"{label} is not finite (nan or inf)"
+    return f"{label} differs from the reference"
+
+
+def hidden_error(error: str, who: str = "your function") -> str:
+    """A failed call on a hidden case, named by the kind of failure only: the text of an
+    exception can carry what the function saw, and hidden inputs stay hidden."""
+    if error.startswith("raised "):
+        kind = error[len("raised ") :].split(":")[0].strip()
+        return f"{who} raised {kind}"
+    if error.startswith("returned"):
+        return f"{who} " + error.split(" (")[0].split(";")[0]
+    return f"{who} " + error.split(":")[0].split(" (")[0]
 
 
 def judge(
@@ -215,6 +236,10 @@ class Outputs:
                         value = _minus(value, _observe([base[who][i]], view)[0])
                     observed[who] = value
                 got, expected = observed[STUDENT], observed[REFERENCE]
+                if base is not None:  # a non-finite output says so, not its difference
+                    raw = _observe([outcomes[STUDENT][i]], view)[0]
+                    if raw is not _FAILED and non_finite(raw):
+                        got, expected = raw, _observe([outcomes[REFERENCE][i]], view)[0]
                 if got is _FAILED:
                     return CheckResult(
                         name,
@@ -227,7 +252,9 @@ class Outputs:
                 ok, candidates = judge(ctx, observed, self.rtol, self.atol)
                 if not ok:
                     where = f" ({self.cases[i].label})" if len(self.cases) > 1 else ""
-                    detail = f"{out}{where}: " + difference(got, expected, self.rtol, self.atol)
+                    detail = f"{out}{where}: " + difference(
+                        got, expected, self.rtol, self.atol, out
+                    )
                     return CheckResult(
                         name, False, weight, self.kind, detail, hint=hint, candidates=candidates
                     )
@@ -265,13 +292,13 @@ class HiddenCases:
             name = f"hidden case {k + 1}"
             ok = outcome.ok
             candidates: list[str] = []
-            detail = "" if ok else f"your function raised an error ({outcome.error.split(':')[0]})"
+            detail = "" if ok else hidden_error(outcome.error)
             for out in names if ok else []:
                 view = _viewer(spec, fn, out)
                 observed = {who: _observe([outs[k]], view)[0] for who, outs in outcomes.items()}
                 ok, candidates = judge(ctx, observed, self.rtol, self.atol)
                 if not ok:
-                    detail = f"{out} differs from the reference"
+                    detail = hidden_detail(out, observed[STUDENT])
                     break
             weight = self.weight / self.count
             results.append(
