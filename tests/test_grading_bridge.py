@@ -36,6 +36,15 @@ def in_process(code: str, timeout: float) -> str:
     return "ok"
 
 
+def _serve_args(code: str) -> tuple[Path, Path, int]:
+    """The request folder, reply folder and request number of a ``serve(...)`` statement."""
+    import ast
+
+    call = ast.parse(code).body[0].value
+    req, out, number = (ast.literal_eval(a) for a in call.args)
+    return Path(req), Path(out), number
+
+
 def bridge(tmp_path, spec_name=None, execute=in_process, budget=30.0):
     forbidden = get_spec(spec_name).forbidden_names() if spec_name else ()
     return BridgeCallee(execute, tmp_path / "bridge", forbidden=forbidden, budget=budget)
@@ -164,8 +173,8 @@ def test_a_lost_kernel_stops_the_test_with_a_reason(tmp_path, status, words):
 
 def test_a_forged_reply_is_not_trusted(tmp_path, notebook):
     def forge(code: str, timeout: float) -> str:
-        directory = Path(code.split("serve(")[1].rstrip(")").strip("'"))
-        (directory / "reply.json").write_text(json.dumps({"outcomes": [{"ok": True}] * 5}))
+        _, out, n = _serve_args(code)
+        (out / f"{n}-reply.json").write_text(json.dumps({"outcomes": [{"ok": True}] * 5}))
         return "ok"
 
     with pytest.raises(CalleeLost, match="one outcome per call"):
@@ -174,18 +183,19 @@ def test_a_forged_reply_is_not_trusted(tmp_path, notebook):
 
 def test_a_reply_cannot_claim_delegation_to_names_it_was_not_asked_about(tmp_path, notebook):
     def forge(code: str, timeout: float) -> str:
-        directory = Path(code.split("serve(")[1].rstrip(")").strip("'"))
+        _, out, n = _serve_args(code)
         reply = {"outcomes": [{"ok": True, "value": 1.0, "delegated": "os.system"}]}
-        (directory / "reply.json").write_text(json.dumps(reply))
+        (out / f"{n}-reply.json").write_text(json.dumps(reply))
         return "ok"
 
     assert bridge(tmp_path, execute=forge).run([Call("f", inputs(1))])[0].delegated == ""
 
 
-def test_the_request_directory_is_removed(tmp_path, notebook):
-    notebook["f"] = lambda x: x
+def test_the_request_and_its_reply_are_removed(tmp_path, notebook):
+    notebook["f"] = lambda x: (x, x + 1)
     bridge(tmp_path).run([Call("f", inputs(np.ones(2)))])
-    assert list((tmp_path / "bridge").iterdir()) == []
+    assert list((tmp_path / "bridge" / "req").iterdir()) == []
+    assert list((tmp_path / "bridge" / "out").iterdir()) == []
 
 
 def test_timed_calls_measure_the_round_trip(tmp_path, notebook):
@@ -201,12 +211,12 @@ def test_requests_are_plain_json(tmp_path, notebook):
     seen = []
 
     def spy(code: str, timeout: float) -> str:
-        directory = Path(code.split("serve(")[1].rstrip(")").strip("'"))
-        seen.append(read_json(directory / "request.json"))
+        req, _, n = _serve_args(code)
+        seen.append(read_json(req, f"{n}-request.json"))
         return in_process(code, timeout)
 
     notebook["f"] = lambda x: x
     bridge(tmp_path, execute=spy).run([Call("f", inputs(np.ones(2)))])
     assert seen[0]["calls"][0]["inputs"] == {
-        "__inputs__": [[{"__array__": "a1.npy"}], {"__dict__": {}}]
+        "__inputs__": [[{"__array__": "1-a1.npy"}], {"__dict__": {}}]
     }

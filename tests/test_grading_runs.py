@@ -277,7 +277,7 @@ def test_kernels_get_their_own_user_and_only_kernel_users_are_killed():
     with pytest.raises(ValueError, match="kernel users"):
         kill_user(os.getuid() if os.getuid() < KERNEL_UID_BASE else 0)
     if SANDBOX and os.geteuid() == 0:
-        cmd = command(["true"], Path("/nonexistent"), [], uid=KERNEL_UID_BASE + 7)
+        cmd = command(["true"], [], uid=KERNEL_UID_BASE + 7)
         assert f"--reuid={KERNEL_UID_BASE + 7}" in cmd
 
 

@@ -27,9 +27,7 @@ import json
 import os
 import queue
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,12 +38,23 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Int, Unicode
 
-from ..grading.bridge import BridgeCallee
+from ..grading.bridge import BridgeCallee, Channel
+from ..grading.codec import Folder
 from ..grading.engine import run_spec
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.specs import all_specs
-from .sandbox import NOBODY, Limits, SandboxedKernelManager, kill_user, lease_uid, release_uid
+from .rundir import RunDir
+from .sandbox import (
+    IPC_PREFIX,
+    NOBODY,
+    SANDBOX_OUT,
+    Limits,
+    SandboxedKernelManager,
+    kill_user,
+    lease_uid,
+    release_uid,
+)
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
 
@@ -157,7 +166,8 @@ class GradkitExecute(Execute):
         self._timed_out = False
         self._skip: set[int] = set()
         self._token: str | None = None
-        self._scratch: Path | None = None
+        self._run: Any = None  # the run folder (RunDir) and bridge channel of the notebook
+        self._channel: Any = None
         self._uid: int | None = None  # the kernel's own user id (root graders)
         self._current = 0
         self._incidents: list[dict[str, Any]] = []
@@ -175,27 +185,37 @@ class GradkitExecute(Execute):
         self._out_bytes = {}
         self._cell_errors = {}
         self._uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
-        self._scratch = Path(tempfile.mkdtemp(prefix="gradkit-run-"))
-        self._scratch.chmod(0o711)
-        for name in ("bridge", "ipc", "home"):
-            self._private(self._scratch / name)
+        self._run = RunDir(host_kernel_dirs=not self.sandbox)
+        self._channel = self._make_channel(self._run)
         self._started = time.monotonic()
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
+            problems = list(self._channel.problems)
             if self._uid is not None:
                 kill_user(self._uid)  # whatever the kernel left behind
                 release_uid(self._uid)
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            if isinstance(self.km, SandboxedKernelManager):
+                problems += self.km.remove_group()
+            problems += self._run.remove()
+            if problems:
+                self.incident(-1, "cleanup failed", "; ".join(problems)[:200])
         nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
         return nb, resources
 
-    def _private(self, path: Path) -> None:
-        """A directory the kernel may write: its own when sandboxed as nobody."""
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o700)
-        if self._uid is not None:
-            os.chown(path, self._uid, self._uid)
+    def _make_channel(self, run: RunDir) -> Channel:
+        """Where bridge requests and replies go: the replies of a sandboxed kernel are in
+        its sandbox, read through the kernel manager's descriptor of that folder."""
+        req = run.folders["req"]
+        if not self.sandbox:
+            out = run.folders["out"]
+            return Channel(req, lambda: out, str(req.path), str(out.path))
+
+        def sandbox_out() -> Folder:
+            assert isinstance(self.km, SandboxedKernelManager)
+            return self.km.out_folder()
+
+        return Channel(req, sandbox_out, str(req.path), SANDBOX_OUT)
 
     def _derive_token(self, meta: dict) -> str | None:
         if self.hidden_token is not None:
@@ -218,16 +238,15 @@ class GradkitExecute(Execute):
     def create_kernel_manager(self) -> Any:
         if not self.sandbox:
             return super().create_kernel_manager()
-        assert self._scratch is not None
-        ipc = self._scratch / "ipc"
+        run = self._run
         km = SandboxedKernelManager(
             config=self.config,
             kernel_name=self.kernel_name or "python3",
             transport="ipc",
-            ip=str(ipc / "kernel"),
-            connection_file=str(ipc / "connection.json"),
-            sandbox_home=str(self._scratch / "home"),
-            sandbox_writable=os.pathsep.join([str(ipc), str(self._scratch / "bridge")]),
+            ip=IPC_PREFIX,
+            connection_file=str(run.dir("conn") / "connection.json"),
+            sandbox_readonly=os.pathsep.join([str(run.dir("conn")), str(run.dir("req"))]),
+            sandbox_workdir=str(run.path),
             sandbox_memory=self.sandbox_memory,
             sandbox_uid=NOBODY if self._uid is None else self._uid,
         )
@@ -283,6 +302,13 @@ class GradkitExecute(Execute):
         """Restart the kernel and replay the cells before ``upto`` (except skipped ones)."""
         self.log.warning("restarting the kernel and replaying the earlier cells")
         await self.km.restart_kernel(now=True)
+        if isinstance(self.km, SandboxedKernelManager):  # new sandbox, new socket descriptors
+            me: Any = self  # nbclient's kc is untyped
+            me.kc.stop_channels()
+            me.kc = self.km.client()
+            started = me.kc.start_channels()
+            if asyncio.iscoroutine(started):
+                await started
         await self.kc.wait_for_ready(timeout=60)
         for i, cell in enumerate(self.nb.cells[:upto]):
             tags = cell.get("metadata", {}).get("tags", [])
@@ -399,10 +425,9 @@ class GradkitExecute(Execute):
             future = asyncio.run_coroutine_threadsafe(self._bridge_execute(code, timeout), loop)
             return future.result()
 
-        assert self._scratch is not None
         callee = BridgeCallee(
             execute,
-            self._scratch / "bridge",
+            self._channel,
             forbidden=spec.forbidden_names(),
             budget=float(self.timeout or 30),
         )

@@ -9,40 +9,56 @@ every major Linux distribution). Inside:
   and UTS namespaces;
 * a filesystem holding only the operating system's directories, the Python
   installation, the virtual environment and gradkit's library — all read-only —
-  plus a private, empty home (the working directory), the kernel's socket
-  directory and the bridge directory. The course (solutions, secret, gradebook),
-  other students' work and the submissions folder are not there at all;
+  plus the two folders the grader writes for it, also read-only (the connection
+  file, the bridge's requests; see :mod:`gradkit.course.rundir`). Everything the
+  kernel can write is a size-limited tmpfs of the sandbox: its home (the working
+  directory), ``/tmp``, and the folders of its sockets and bridge replies. No
+  folder of the host is writable, so the kernel can neither fill the host's disk
+  nor plant a link where the grader works. The course (solutions, secret,
+  gradebook), other students' work and the submissions folder are not there;
 * an unprivileged user: when the grader runs as root, a user id of the kernel's
   own (:func:`lease_uid`, no account, no groups), so the process limit counts
   only this kernel's processes and :func:`kill_user` can remove anything it
   left; otherwise ``nobody`` (65534) mapped in a new user namespace;
-* limits set by :mod:`gradkit.course.rlimits`: memory (address space), processes,
-  size of written files, open files, CPU seconds, no core dumps;
+* limits set by :mod:`gradkit.course.rlimits` on each process (address space,
+  processes, size of written files, open files, CPU seconds, no core dumps) and,
+  for a root grader, by a control group for the whole sandbox
+  (:mod:`gradkit.course.cgroups`: memory with its tmpfs, processes, one core);
 * nothing outlives the kernel: bwrap's own init is the namespace's first
   process, and when it goes (the kernel manager kills it, or the grader dies:
   ``--die-with-parent``) the kernel manager's signal reaches every process in
-  the namespace. The kernel is not that first process on purpose: a namespace's
-  first process ignores signals it has no handler for, and dropping privileges
-  (``setpriv``) clears the parent-death signal, so a kernel started with
-  ``--as-pid-1`` outlived its manager.
+  the namespace.
+
+The grader reaches the kernel's sockets and replies only through descriptors:
+bubblewrap reports the sandbox's first process (``--info-fd``), the grader opens
+the sandbox's folders through ``/proc/<pid>/root`` before any student code runs,
+and connects to each socket through ``/proc/self/fd/N`` of a descriptor opened
+without following links and checked to be a socket of the kernel's user. A link
+the kernel plants later is never followed by the grader.
 
 :class:`SandboxedKernelManager` is the jupyter_client kernel manager that does
-this; :func:`doctor` reports what a machine supports.
+this; :func:`doctor` reports what a machine supports and which limits hold.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Int, Unicode
+
+from .cgroups import KernelGroup
 
 __all__ = [
     "BWRAP_ENV",
@@ -79,6 +95,12 @@ PASSED_ENV = (
 )
 #: The home (and working directory) of the kernel inside the sandbox.
 HOME = "/home/student"
+#: The sandbox's folders for the kernel's sockets and its bridge replies (tmpfs mounts at
+#: the top of the sandbox: a mount point cannot be renamed or replaced by a link).
+SANDBOX_IPC = "/gradkit-ipc"
+SANDBOX_OUT = "/gradkit-out"
+#: The ipc address prefix the kernel binds its five sockets under.
+IPC_PREFIX = f"{SANDBOX_IPC}/kernel"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -87,13 +109,32 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-kernel resource limits (bytes, counts, seconds)."""
+    """Per-kernel limits (bytes, counts, seconds, cores).
+
+    ``memory`` is each process's address space (a ``MemoryError`` past it) and
+    ``memory_total`` all of the sandbox's memory, tmpfs files included (a control
+    group, root graders only); ``disk`` is what the kernel may write in its home and
+    ``/tmp`` together; ``replies`` the room for bridge replies (the grader reads at
+    most 256 MiB of arrays per reply).
+    """
 
     memory: int = 2 * 2**30
-    processes: int = 64
+    memory_total: int = 2 * 2**30
+    processes: int = 256
     file_size: int = 64 * 2**20
     open_files: int = 512
     cpu_seconds: int = 1200
+    cpus: float = 1.0
+    disk: int = 512 * 2**20
+    replies: int = 272 * 2**20
+
+    @property
+    def home_size(self) -> int:
+        return self.disk * 3 // 4
+
+    @property
+    def tmp_size(self) -> int:
+        return self.disk - self.home_size
 
     def args(self, extra_processes: int = 0) -> list[str]:
         return [
@@ -195,18 +236,22 @@ def kill_user(uid: int) -> int:
     return killed
 
 
+def _tmpfs(path: str, size: int, mode: str = "1777") -> list[str]:
+    return ["--perms", mode, "--size", str(size), "--tmpfs", path]
+
+
 def command(
     argv: list[str],
-    home: Path,
-    writable: list[Path],
+    readonly: list[Path],
     limits: Limits = Limits(),
     env: dict[str, str] | None = None,
     uid: int = NOBODY,
 ) -> list[str]:
     """The command that runs ``argv`` in the sandbox (see the module docstring).
 
-    ``uid`` is the kernel's user id when the grader is root (see :func:`lease_uid`);
-    ``home`` and the ``writable`` directories must belong to it.
+    ``readonly`` folders of the grader (the connection file's, the bridge requests')
+    appear at their own paths, read-only. ``uid`` is the kernel's user id when the
+    grader is root (see :func:`lease_uid`).
     """
     bwrap = find_bwrap()
     if bwrap is None:
@@ -225,10 +270,7 @@ def command(
         "/proc",
         "--dev",
         "/dev",
-        "--perms",
-        "1777",
-        "--tmpfs",
-        "/tmp",
+        *_tmpfs("/tmp", limits.tmp_size),
         *_system_binds(),
     ]
     made: set[str] = set()
@@ -244,9 +286,10 @@ def command(
 
     for path in _python_paths():
         args += [*parents(path), "--ro-bind", str(path), str(path)]
-    args += [*parents(Path(HOME)), "--bind", str(home), HOME, "--chdir", HOME]
-    for path in writable:
-        args += [*parents(path), "--bind", str(path), str(path)]
+    args += [*parents(Path(HOME)), *_tmpfs(HOME, limits.home_size), "--chdir", HOME]
+    args += [*_tmpfs(SANDBOX_IPC, 2**20), *_tmpfs(SANDBOX_OUT, limits.replies)]
+    for path in readonly:
+        args += [*parents(path), "--ro-bind", str(path), str(path)]
     args += ["--clearenv"]
     kernel_env = {
         "HOME": HOME,
@@ -291,16 +334,12 @@ def probe() -> tuple[bool, str]:
     uid = lease_uid() if os.geteuid() == 0 else NOBODY
     try:
         with tempfile.TemporaryDirectory(prefix="gradkit-probe-") as tmp:
-            home = Path(tmp)
-            home.chmod(0o700)
-            if os.geteuid() == 0:
-                os.chown(home, uid, uid)
             try:
                 argv = [sys.executable, "-c", "import numpy, gradkit; print('ok')"]
-                cmd = command(argv, home, [], uid=uid)
+                cmd = command(argv, [], uid=uid)
             except SandboxUnavailable as exc:
                 return False, str(exc)
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp)
     finally:
         if os.geteuid() == 0:
             kill_user(uid)
@@ -337,36 +376,188 @@ def doctor() -> list[tuple[str, bool, str]]:
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox.
 
-    ``sandbox_home`` is the (empty) directory that becomes the kernel's home
-    and working directory; ``sandbox_writable`` lists further directories the
-    kernel may write (its socket directory, the bridge directory), separated
-    by ``os.pathsep``. The connection file must sit in one of them.
+    ``sandbox_readonly`` lists the grader's folders the kernel reads (the connection
+    file's, the bridge requests'), separated by ``os.pathsep``; ``sandbox_workdir`` is a
+    folder private to the grader that the launcher runs in (so no process of the
+    sandbox ever had the course as its working directory). The connection file's
+    ``ip`` must be :data:`IPC_PREFIX`, a path inside the sandbox; the grader's own
+    sockets connect through descriptors (see the module docstring).
     """
 
-    sandbox_home = Unicode("", help="Directory mounted as the kernel's home.").tag(config=True)
-    sandbox_writable = Unicode("", help="os.pathsep-separated writable directories.").tag(
-        config=True
-    )
+    sandbox_readonly = Unicode("", help="os.pathsep-separated read-only folders.").tag(config=True)
+    sandbox_workdir = Unicode("", help="Working directory of the launcher.").tag(config=True)
     sandbox_memory = Int(Limits().memory, help="Address-space limit in bytes.").tag(config=True)
     sandbox_uid = Int(NOBODY, help="The kernel's user id when the grader is root.").tag(config=True)
     sandbox_enabled = Bool(True).tag(config=True)
+    sandbox_cgroups = Bool(True, help="Limit the sandbox with a control group (root).").tag(
+        config=True
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.inner_pid: int | None = None
+        self._dir_fds: dict[str, int] = {}
+        self._socket_fds: dict[str, int] = {}
+        self.group: KernelGroup | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(memory=self.sandbox_memory)
+
+    @property
+    def kernel_owner(self) -> int:
+        """Whose files the sandbox's writable folders hold, as the host sees them."""
+        return self.sandbox_uid if os.geteuid() == 0 else os.getuid()
 
     def write_connection_file(self, **kwargs: object) -> None:
         super().write_connection_file(**kwargs)
-        if self.sandbox_enabled and os.geteuid() == 0:
-            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+        if self.sandbox_enabled:  # in the grader's own folder: the kernel only reads it
+            os.chmod(self.connection_file, 0o644)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)
         if not self.sandbox_enabled:
             return argv
-        writable = [Path(p) for p in self.sandbox_writable.split(os.pathsep) if p]
+        readonly = [Path(p) for p in self.sandbox_readonly.split(os.pathsep) if p]
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-        return command(
-            argv,
-            Path(self.sandbox_home),
-            writable,
-            Limits(memory=self.sandbox_memory),
-            env,
-            uid=self.sandbox_uid,
-        )
+        cmd = command(argv, readonly, self.limits, env, uid=self.sandbox_uid)
+        if self.sandbox_cgroups and os.geteuid() == 0:
+            if self.group is None:
+                limits = self.limits
+                self.group = KernelGroup(
+                    limits.memory_total, limits.processes, limits.cpus
+                ).create()
+            cmd = self.group.join_command(cmd)
+        return cmd
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        if not self.sandbox_enabled:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        self._close_fds()
+        bwrap = find_bwrap()
+        at = kernel_cmd.index(bwrap) + 1 if bwrap in kernel_cmd else 1
+        read_end, write_end = os.pipe()
+        kernel_cmd = [*kernel_cmd[:at], "--info-fd", str(write_end), *kernel_cmd[at:]]
+        kw["pass_fds"] = (*kw.get("pass_fds", ()), write_end)
+        if self.sandbox_workdir:
+            kw["cwd"] = self.sandbox_workdir
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            os.close(write_end)
+        try:
+            self.inner_pid = await asyncio.to_thread(_child_pid, read_end, LAUNCH_TIMEOUT)
+        finally:
+            os.close(read_end)
+        await self._open_sandbox()
+
+    async def _open_sandbox(self) -> None:
+        """Descriptors of the sandbox's folders and sockets, taken before any student code
+        runs: through ``/proc/<pid>/root``, one component each, no link followed."""
+        root = f"/proc/{self.inner_pid}/root"
+        deadline = time.monotonic() + LAUNCH_TIMEOUT
+        for name, path in (("ipc", SANDBOX_IPC), ("out", SANDBOX_OUT)):
+            while True:
+                try:
+                    self._dir_fds[name] = os.open(root + path, _DIR_FLAGS)
+                    break
+                except FileNotFoundError:  # the sandbox has not pivoted into its root yet
+                    if time.monotonic() > deadline or not await self.is_alive():
+                        raise SandboxUnavailable("the sandbox did not come up") from None
+                    await asyncio.sleep(0.01)
+        ports = {c: getattr(self, f"{c}_port") for c in CHANNELS}
+        base = Path(IPC_PREFIX).name
+        while len(self._socket_fds) < len(ports):
+            for channel, port in ports.items():
+                if channel in self._socket_fds:
+                    continue
+                try:
+                    fd = os.open(
+                        f"{base}-{port}", os.O_PATH | _NOFOLLOW, dir_fd=self._dir_fds["ipc"]
+                    )
+                except FileNotFoundError:
+                    continue
+                st = os.fstat(fd)
+                if not stat.S_ISSOCK(st.st_mode) or st.st_uid != self.kernel_owner:
+                    os.close(fd)
+                    raise SandboxUnavailable(f"the kernel's {channel} socket is not a socket")
+                self._socket_fds[channel] = fd
+            if len(self._socket_fds) < len(ports):
+                if time.monotonic() > deadline or not await self.is_alive():
+                    raise SandboxUnavailable("the kernel did not open its sockets")
+                await asyncio.sleep(0.01)
+
+    def _make_url(self, channel: str) -> str:
+        fd = self._socket_fds.get(channel)
+        if self.sandbox_enabled and fd is not None:
+            return f"ipc:///proc/self/fd/{fd}"
+        return super()._make_url(channel)
+
+    def client(self, **kwargs: Any) -> Any:
+        kc = super().client(**kwargs)
+        if self.sandbox_enabled:
+            kc.__dict__["_make_url"] = self._make_url  # it connects through our descriptors
+        return kc
+
+    def out_folder(self) -> Any:
+        """The sandbox's folder of bridge replies, as a :class:`~gradkit.grading.codec.Folder`
+        on a descriptor (replies must be the kernel's own regular files)."""
+        from ..grading.codec import Folder
+
+        fd = self._dir_fds["out"]
+        return Folder(f"/proc/{self.inner_pid}/root{SANDBOX_OUT}", fd=fd, owner=self.kernel_owner)
+
+    def _close_fds(self) -> None:
+        for fd in [*self._dir_fds.values(), *self._socket_fds.values()]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._dir_fds, self._socket_fds = {}, {}
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self.sandbox_enabled:
+            self._close_fds()
+            if self.group is not None:
+                self.group.kill()  # what a dead kernel's sandbox left in its group
+
+    def remove_group(self) -> list[str]:
+        """Remove the kernel's control group (after the kernel is gone)."""
+        if self.group is None:
+            return []
+        problems = self.group.remove()
+        self.group = None
+        return problems
+
+
+#: The kernel's five ZeroMQ channels.
+CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+#: Seconds a sandbox and its kernel get to come up.
+LAUNCH_TIMEOUT = 60.0
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
+
+
+def _child_pid(fd: int, timeout: float) -> int:
+    """The sandbox's first process, from what ``bwrap --info-fd`` writes."""
+    import json
+    import select
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SandboxUnavailable("bubblewrap did not report its sandbox")
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 4096)
+        data += chunk
+        try:
+            return int(json.loads(data)["child-pid"])
+        except ValueError:
+            if not chunk or len(data) > 65536:
+                raise SandboxUnavailable("bubblewrap did not report its sandbox") from None

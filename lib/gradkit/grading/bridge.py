@@ -15,20 +15,20 @@ decodes the same arguments without calling anything.
 
 from __future__ import annotations
 
+import itertools
 import math
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .callee import Call, Outcome
-from .codec import BridgeDataError, Decoder, Encoder, read_json, write_json
+from .codec import BridgeDataError, Decoder, Encoder, Folder, read_json, write_json
 from .engine import CalleeLost
 from .spec import Inputs
 
-__all__ = ["BridgeCallee", "kernel_code", "PROTOCOL"]
+__all__ = ["BridgeCallee", "Channel", "kernel_code", "PROTOCOL"]
 
 PROTOCOL = 1
 #: Longest error text, watched-name list and probe log kept from a reply.
@@ -39,11 +39,11 @@ MAX_LOG = 10_000
 TIMED_LOOPS = 5
 
 
-def kernel_code(request_dir: Path) -> str:
-    """The one statement the kernel runs for a request."""
+def kernel_code(req: str, out: str, number: int) -> str:
+    """The one statement the kernel runs for request ``number``."""
     return (
         "__import__('gradkit.grading.bridge_kernel', fromlist=['serve'])"
-        f".serve({str(request_dir)!r})"
+        f".serve({str(req)!r}, {str(out)!r}, {int(number)})"
     )
 
 
@@ -101,24 +101,54 @@ def _decode_outcome(raw: Any, decoder: Decoder, names: set[str]) -> Outcome:
     return outcome
 
 
+@dataclass
+class Channel:
+    """Where requests and replies of one notebook's bridge live.
+
+    ``req`` is the grader's folder of requests (the kernel reads it at ``req_path``);
+    ``out()`` the current folder of the kernel's replies (it writes them at
+    ``out_path``; a restarted kernel has a new one). Requests are numbered across the
+    notebook, and each request's files carry its number (``7-request.json``,
+    ``7-a1.npy``, ``7-reply.json``, ``7-r1.npy``). ``problems`` collects what could not
+    be removed afterwards.
+    """
+
+    req: Folder
+    out: Callable[[], Folder]
+    req_path: str
+    out_path: str
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def local(cls, root: Path) -> Channel:
+        """Both folders under ``root``, for a kernel that sees the grader's files (tests, and
+        grading without the sandbox)."""
+        for name in ("req", "out"):
+            (Path(root) / name).mkdir(parents=True, exist_ok=True)
+        req, out = Folder(Path(root) / "req"), Folder(Path(root) / "out")
+        return cls(req, lambda: out, str(req.path), str(out.path))
+
+
 class BridgeCallee:
     """A callee whose functions live in a student's kernel.
 
     ``execute(code, timeout)`` runs one statement in the kernel and returns
-    ``"ok"``, ``"timeout"``, ``"dead"`` or ``"error: ..."``. ``budget`` is
-    the time the whole test may take; ``forbidden`` the dotted names whose
+    ``"ok"``, ``"timeout"``, ``"dead"`` or ``"error: ..."``. ``channel`` says where
+    requests and replies go (a :class:`Channel`, or a folder for :meth:`Channel.local`).
+    ``budget`` is the time the whole test may take; ``forbidden`` the dotted names whose
     use counts as delegation.
     """
 
     def __init__(
         self,
         execute: Callable[[str, float], str],
-        root: Path,
+        channel: Channel | Path,
         forbidden: Sequence[str] = (),
         budget: float = 30.0,
     ):
         self.execute = execute
-        self.root = Path(root)
+        self.channel = channel if isinstance(channel, Channel) else Channel.local(Path(channel))
         self.forbidden = list(forbidden)
         self.budget = float(budget)
         self.deadline = time.monotonic() + self.budget
@@ -163,24 +193,22 @@ class BridgeCallee:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CalleeLost(f"the test ran out of its {self.budget:.0f} s")
-        self.root.mkdir(parents=True, exist_ok=True)
-        directory = Path(tempfile.mkdtemp(prefix="req-", dir=self.root))
+        channel = self.channel
+        n = next(channel.numbers)
+        enc = Encoder(channel.req, f"{n}-a")
+        sent = [f"{n}-request.json"]
+        out: Folder | None = None
         try:
-            enc = Encoder(directory, "a")
-            write_json(
-                directory / "request.json",
-                {
-                    "protocol": PROTOCOL,
-                    "reset": self._reset,
-                    "forbidden": self.forbidden,
-                    "calls": [_encode_call(c, enc) for c in calls],
-                },
-            )
-            directory.chmod(
-                0o777
-            )  # a sandboxed kernel runs as another user and writes its reply here
+            request = {
+                "protocol": PROTOCOL,
+                "reset": self._reset,
+                "forbidden": self.forbidden,
+                "calls": [_encode_call(c, enc) for c in calls],
+            }
+            sent += enc.names
+            write_json(channel.req, sent[0], request)
             t0 = time.perf_counter()
-            status = self.execute(kernel_code(directory), remaining)
+            status = self.execute(kernel_code(channel.req_path, channel.out_path, n), remaining)
             seconds = time.perf_counter() - t0
             if status == "timeout":
                 raise CalleeLost(f"your code did not finish within the test's {self.budget:.0f} s")
@@ -189,15 +217,18 @@ class BridgeCallee:
             if status != "ok":
                 raise CalleeLost(f"the grader could not call your function ({status[:120]})")
             self._reset = False
+            out = channel.out()
             try:
-                reply = read_json(directory / "reply.json")
+                reply = read_json(out, f"{n}-reply.json")
                 raws = reply.get("outcomes") if isinstance(reply, dict) else None
                 if not isinstance(raws, list) or len(raws) != len(calls):
                     raise BridgeDataError("the reply does not hold one outcome per call")
                 names = set(self.forbidden)
-                decoder = Decoder(directory)
+                decoder = Decoder(out, prefix=f"{n}-r")
                 return [_decode_outcome(r, decoder, names) for r in raws], seconds
             except BridgeDataError as exc:
                 raise CalleeLost(f"the reply from your kernel was not usable: {exc}") from None
         finally:
-            shutil.rmtree(directory, ignore_errors=True)
+            channel.problems += channel.req.remove(sent)
+            if out is not None:
+                channel.problems += out.remove([e for e in out.names() if e.startswith(f"{n}-")])

@@ -1,6 +1,6 @@
 """The kernel's side of the bridge: run the requested calls of the student's functions.
 
-The grader sends one statement, ``serve(request_dir)``. It reads the request
+The grader sends one statement, ``serve(req, out, number)``. It reads the request
 (plain data, see :mod:`~gradkit.grading.codec`), looks each function up in
 the notebook's namespace, calls it under the same rules as in-process
 grading (:func:`gradkit.grading.callee.invoke`: fresh copies, swallowed
@@ -14,11 +14,10 @@ Nothing here decides a grade: the grader validates the reply and judges it.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from .callee import Call, Outcome, describe_error, invoke
-from .codec import BridgeDataError, Decoder, Encoder, read_json, write_json
+from .codec import BridgeDataError, Decoder, Encoder, Folder, read_json, write_json
 from .delegation import resolve
 
 __all__ = ["serve"]
@@ -77,26 +76,29 @@ def _encode(outcome: Outcome, enc: Encoder) -> dict[str, Any]:
     return data
 
 
-def serve(request_dir: str) -> None:
-    """Answer the request in ``request_dir`` with ``reply.json`` (and ``r<n>.npy`` files)."""
-    directory = Path(request_dir)
-    request = read_json(directory / "request.json")
-    if request.get("reset"):
-        _KEPT.clear()
-    namespace = _namespace()
-    forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
-    enc = Encoder(directory, "r")
-    decoder = Decoder(directory)
-    outcomes: list[dict[str, Any]] = []
-    for raw in request["calls"]:
-        call = _call(raw, decoder)
-        if not call.fn:  # an echo: the arguments were decoded, nothing is called
-            outcomes.append({"ok": True, "value": None})
-            continue
-        func = namespace.get(call.fn)
-        if func is None or not callable(func):
-            what = "is not defined" if func is None else f"is a {type(func).__name__}"
-            outcomes.append({"ok": False, "error": f"{what}; run the cell that defines {call.fn}"})
-            continue
-        outcomes.append(_encode(invoke(func, call, _KEPT, forbidden), enc))
-    write_json(directory / "reply.json", {"outcomes": outcomes})
+def serve(req: str, out: str, number: int) -> None:
+    """Answer request ``number`` of folder ``req`` with ``<number>-reply.json`` (and
+    ``<number>-r<k>.npy`` files) in folder ``out``."""
+    with Folder(req) as requests, Folder(out) as replies:
+        request = read_json(requests, f"{number}-request.json")
+        if request.get("reset"):
+            _KEPT.clear()
+        namespace = _namespace()
+        forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
+        enc = Encoder(replies, f"{number}-r")
+        decoder = Decoder(requests, prefix=f"{number}-a")
+        outcomes: list[dict[str, Any]] = []
+        for raw in request["calls"]:
+            call = _call(raw, decoder)
+            if not call.fn:  # an echo: the arguments were decoded, nothing is called
+                outcomes.append({"ok": True, "value": None})
+                continue
+            func = namespace.get(call.fn)
+            if func is None or not callable(func):
+                what = "is not defined" if func is None else f"is a {type(func).__name__}"
+                outcomes.append(
+                    {"ok": False, "error": f"{what}; run the cell that defines {call.fn}"}
+                )
+                continue
+            outcomes.append(_encode(invoke(func, call, _KEPT, forbidden), enc))
+        write_json(replies, f"{number}-reply.json", {"outcomes": outcomes})

@@ -45,6 +45,7 @@ import numpy as np
 from .spec import Fn, Inputs, Rng
 
 __all__ = [
+    "Folder",
     "Encoder",
     "Decoder",
     "decode",
@@ -66,7 +67,10 @@ MAX_ITEMS = 100_000
 #: Longest string and longest integer (in decimal digits) carried as such.
 MAX_STR_CHARS = 10_000
 MAX_INT_DIGITS = 1_000
-_ARRAY_NAME = re.compile(r"^[ar]\d{1,6}\.npy$")
+#: Array files: ``<request>-a<k>.npy`` from the grader, ``<request>-r<k>.npy`` from the kernel.
+_ARRAY_NAME = re.compile(r"^(?:\d{1,9}-)?[ar]\d{1,6}\.npy$")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 #: Array and scalar dtype kinds that cross as data (no Python objects inside):
 #: bool, signed and unsigned int, float, complex, bytes, str, datetime, timedelta,
 #: and structured (void) dtypes whose fields are of these kinds.
@@ -96,43 +100,119 @@ class Opaque:
         return hash(("Opaque", self.kind))
 
 
-def _open_new(path: Path) -> int:
-    """Create ``path`` for writing; fail if anything (a link included) is already there."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.open(path, flags, 0o644)
+class Folder:
+    """A folder messages are written to and read from, through a descriptor opened once
+    without following links: entries are created with ``O_EXCL | O_NOFOLLOW`` and read only
+    when ``fstat`` shows a regular file with one link, below a size limit, owned by
+    ``owner`` (when given). A FIFO or device planted under an expected name is refused
+    without blocking (``O_NONBLOCK``)."""
+
+    def __init__(self, path: Path | str, fd: int | None = None, owner: int | None = None):
+        self.path = Path(path)
+        self.owner = owner
+        self._own_fd = fd is None
+        if fd is None:
+            fd = os.open(self.path, _DIR_FLAGS)
+        self.fd = fd
+
+    def close(self) -> None:
+        if self._own_fd and self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> Folder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def create(self, name: str) -> int:
+        """A new file ``name`` for writing; fails if anything (a link included) is there."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+        return os.open(name, flags, 0o644, dir_fd=self.fd)
+
+    def names(self) -> list[str]:
+        return os.listdir(self.fd)
+
+    def remove(self, names: list[str]) -> list[str]:
+        """Remove ``names`` (a link is removed, never followed; a folder with what it holds);
+        a line per entry that could not be removed."""
+        failed = []
+        for name in names:
+            try:
+                st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    _rmtree_at(self.fd, name)
+                else:
+                    os.unlink(name, dir_fd=self.fd)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                failed.append(f"{self.path.name}/{name}: {exc.strerror}")
+        return failed
+
+    def read(self, name: str, limit: int) -> bytes:
+        flags = os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(name, flags, dir_fd=self.fd)
+        except OSError as exc:
+            raise BridgeDataError(f"cannot open {name}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise BridgeDataError(f"{name} is not a regular file")
+            if st.st_nlink != 1:
+                raise BridgeDataError(f"{name} has {st.st_nlink} links")
+            if self.owner is not None and st.st_uid != self.owner:
+                raise BridgeDataError(f"{name} does not belong to the kernel")
+            if st.st_size > limit:
+                raise BridgeDataError(f"{name} holds {st.st_size} bytes, over the limit of {limit}")
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise BridgeDataError(f"{name} grew past the limit of {limit} bytes")
+        return data
 
 
-def write_json(path: Path, data: Any) -> None:
-    with os.fdopen(_open_new(path), "w") as fh:
-        json.dump(data, fh, allow_nan=False)
-
-
-def _read_regular(path: Path, limit: int) -> bytes:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+def _rmtree_at(dir_fd: int, name: str) -> None:
+    """Remove the folder ``name`` below ``dir_fd`` without following any link in it."""
+    fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise BridgeDataError(f"cannot open {path.name}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise BridgeDataError(f"{path.name} is not a regular file")
-        if st.st_size > limit:
-            raise BridgeDataError(
-                f"{path.name} holds {st.st_size} bytes, over the limit of {limit}"
-            )
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise BridgeDataError(f"{path.name} grew past the limit of {limit} bytes")
-    return data
+        for entry in os.listdir(fd):
+            st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                _rmtree_at(fd, entry)
+            else:
+                os.unlink(entry, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
 
 
-def read_json(path: Path) -> Any:
-    raw = _read_regular(path, MAX_JSON_BYTES)
+def _folder(where: Folder | Path | str) -> Folder:
+    return where if isinstance(where, Folder) else Folder(where)
+
+
+def write_json(folder: Folder | Path | str, name: str, data: Any) -> None:
+    f = _folder(folder)
+    try:
+        with os.fdopen(f.create(name), "w") as fh:
+            json.dump(data, fh, allow_nan=False)
+    finally:
+        if f is not folder:
+            f.close()
+
+
+def read_json(folder: Folder | Path | str, name: str) -> Any:
+    f = _folder(folder)
+    try:
+        raw = f.read(name, MAX_JSON_BYTES)
+    finally:
+        if f is not folder:
+            f.close()
     try:
         return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BridgeDataError(f"{path.name} is not valid JSON: {str(exc)[:80]}") from None
+    except (ValueError, RecursionError):
+        raise BridgeDataError(f"{name} is not valid JSON") from None
 
 
 def _float_text(value: float) -> float | str:
@@ -172,13 +252,18 @@ class Encoder:
     planted link) or the message grows past :data:`MAX_ARRAY_BYTES` of arrays.
     """
 
-    def __init__(self, directory: Path, prefix: str):
-        self.directory = Path(directory)
+    def __init__(self, folder: Folder | Path | str, prefix: str):
+        self.folder = _folder(folder)
         self.prefix = prefix
         self._files: dict[int, str] = {}
         self._keep_alive: list[Any] = []
         self.bytes = 0
         self.items = 0
+
+    @property
+    def names(self) -> list[str]:
+        """The array files written so far."""
+        return list(self._files.values())
 
     def _file(self, arr: np.ndarray) -> str:
         name = self._files.get(id(arr))
@@ -187,7 +272,7 @@ class Encoder:
             if self.bytes + arr.nbytes > MAX_ARRAY_BYTES:
                 raise BridgeDataError(f"more than {MAX_ARRAY_BYTES} bytes of arrays in one message")
             self.bytes += arr.nbytes
-            with os.fdopen(_open_new(self.directory / name), "wb") as fh:
+            with os.fdopen(self.folder.create(name), "wb") as fh:
                 np.save(fh, arr, allow_pickle=False)
             self._files[id(arr)] = name
             self._keep_alive.append(arr)  # ids stay unique while the message is built
@@ -308,24 +393,29 @@ class Decoder:
     files of one decoder hold at most ``budget`` bytes in all.
     """
 
-    def __init__(self, directory: Path, budget: int | None = None):
-        self.directory = Path(directory)
+    def __init__(self, folder: Folder | Path | str, budget: int | None = None, prefix: str = ""):
+        self.folder = _folder(folder)
+        self.prefix = prefix
         self.budget = MAX_ARRAY_BYTES if budget is None else budget
         self.used = 0
         self.items = 0
         self._arrays: dict[str, np.ndarray] = {}
 
     def array(self, name: Any) -> np.ndarray:
-        if not isinstance(name, str) or not _ARRAY_NAME.match(name):
+        if (
+            not isinstance(name, str)
+            or not _ARRAY_NAME.match(name)
+            or not name.startswith(self.prefix)
+        ):
             raise BridgeDataError(f"bad array file name {str(name)[:40]!r}")
         if name in self._arrays:
             return self._arrays[name]
-        raw = _read_regular(self.directory / name, max(self.budget - self.used, 0))
+        raw = self.folder.read(name, max(self.budget - self.used, 0))
         self.used += len(raw)
         try:
             arr = np.load(io.BytesIO(raw), allow_pickle=False)
-        except Exception as exc:  # numpy raises several kinds for a malformed file
-            raise BridgeDataError(f"{name} is not a plain .npy array: {str(exc)[:80]}") from None
+        except Exception:  # numpy raises several kinds; its words may quote the file's bytes
+            raise BridgeDataError(f"{name} is not a plain .npy array") from None
         if not isinstance(arr, np.ndarray) or not _data_dtype(arr.dtype):
             raise BridgeDataError(f"{name} holds no plain array")
         arr.flags.writeable = False  # shared by every reference to this file
@@ -432,6 +522,6 @@ def _numpy_scalar(dtype_text: Any, value: Any) -> np.generic:
     return dtype.type(_float_from(value))
 
 
-def decode(obj: Any, directory: Path) -> Any:
-    """Rebuild one value from :class:`Encoder` output found in ``directory``."""
-    return Decoder(directory)(obj)
+def decode(obj: Any, folder: Folder | Path | str) -> Any:
+    """Rebuild one value from :class:`Encoder` output found in ``folder``."""
+    return Decoder(folder)(obj)

@@ -1,0 +1,76 @@
+"""The run folder of one graded notebook: what the grader writes, kept apart from the kernel.
+
+A sandboxed kernel runs as a user of its own and must never make the grader,
+often root, act on a path it controls. The run folder is private to the grader
+(mode 0700, made by ``mkdtemp``) and holds only the grader's folders:
+
+========  ====================================================================
+folder    holds
+========  ====================================================================
+``conn``  the kernel's connection file (mounted read-only in the sandbox)
+``req``   bridge requests, JSON and ``.npy`` (mounted read-only)
+========  ====================================================================
+
+What the kernel writes (its sockets, bridge replies, its home and ``/tmp``) lives
+on size-limited tmpfs mounts inside the sandbox, reached by the grader only
+through descriptors (see :mod:`gradkit.course.sandbox`). A kernel that is not
+sandboxed (``gradkit check``, ``--no-sandbox``) runs as the grader's own user, and
+its ``ipc`` and ``out`` folders are made here too.
+
+Removal at the end goes through descriptors (``shutil.rmtree`` does on Linux) and
+what cannot be removed is reported, never ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..grading.codec import Folder
+
+__all__ = ["RunDir"]
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+class RunDir:
+    """The run folder of one notebook (see the module docstring); ``host_kernel_dirs``
+    adds the ``ipc`` and ``out`` folders an unsandboxed kernel writes."""
+
+    def __init__(self, host_kernel_dirs: bool = False, parent: str | None = None):
+        self.path = Path(tempfile.mkdtemp(prefix="gradkit-run-", dir=parent))  # mode 0700
+        self._fd = os.open(self.path, _DIR_FLAGS)
+        self.folders: dict[str, Folder] = {}
+        names = ["conn", "req"] + (["ipc", "out"] if host_kernel_dirs else [])
+        for name in names:
+            os.mkdir(name, 0o700, dir_fd=self._fd)
+            fd = os.open(name, _DIR_FLAGS, dir_fd=self._fd)
+            if name in ("conn", "req"):
+                os.fchmod(fd, 0o755)  # the sandbox reads these through read-only mounts
+            self.folders[name] = Folder(self.path / name, fd=fd)
+
+    def dir(self, name: str) -> Path:
+        return self.path / name
+
+    def remove(self) -> list[str]:
+        """Remove the run folder; a line per entry that could not be removed."""
+        for folder in self.folders.values():
+            os.close(folder.fd)
+            folder.fd = -1
+        self.folders = {}
+        os.close(self._fd)
+        problems: list[str] = []
+
+        def failed(func: Any, path: str, exc: Any) -> None:
+            err = exc[1] if isinstance(exc, tuple) else exc
+            problems.append(f"{Path(path).name}: {getattr(err, 'strerror', None) or err}")
+
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(self.path, onexc=failed)
+        else:  # pragma: no cover - Python 3.10 and 3.11
+            shutil.rmtree(self.path, onerror=failed)
+        return problems
