@@ -147,10 +147,15 @@ def _install(built: Path, dest: Path, commit: Callable[[], None]) -> None:
         ) from exc
     try:
         commit()
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(dest)
         if old is not None:
             os.rename(old, dest)
+        if isinstance(exc, Exception):
+            raise UserError(
+                f"could not write the gradebook: {exc}; the previous release of {dest} was "
+                "put back and the gradebook left as it was"
+            ) from exc
         raise
     if old is not None:
         shutil.rmtree(old)
