@@ -177,10 +177,10 @@ class _GradebookCopy:
         self.copy = copy
         self._watch: sqlite3.Connection | None = None
         self._version: int | None = None
-        self._existed = live.is_file()
+        self.existed = live.is_file()
 
     def __enter__(self) -> _GradebookCopy:
-        if self._existed:
+        if self.existed:
             try:
                 self._watch = sqlite3.connect(f"{self.live.as_uri()}?mode=ro", uri=True)
                 self._version = self._data_version()
@@ -197,7 +197,8 @@ class _GradebookCopy:
 
     def _data_version(self) -> int:
         assert self._watch is not None
-        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+        # fetchall: a statement left unfinished would hold a read lock on the gradebook
+        return int(self._watch.execute("PRAGMA data_version").fetchall()[0][0])
 
     def snapshot(self, path: Path) -> None:
         """Write a consistent copy of the live gradebook to ``path``."""
@@ -224,7 +225,7 @@ class _GradebookCopy:
         and so in one transaction on it (other connections see the old or the new
         content, never a mix); a new one is written beside and renamed into place.
         """
-        if self._existed:
+        if self.existed:
             with closing(sqlite3.connect(str(self.copy))) as source:
                 with closing(sqlite3.connect(str(self.live))) as target:
                     source.backup(target)
@@ -258,7 +259,7 @@ def _failure_message(
 ) -> str:
     """One line: nbgrader's reason and what to do; a refusal over submissions in detail."""
     log = result.get("log") or ""
-    if _SUBMISSIONS_REFUSAL in log + (result.get("error") or "") and gradebook.live.is_file():
+    if _SUBMISSIONS_REFUSAL in log + (result.get("error") or "") and gradebook.existed:
         explained = _explain_refusal(course, name, gradebook, tmp)
         if explained:
             return f"cannot release {name}: {explained}; {_unchanged(name)}"
