@@ -49,7 +49,7 @@ def _notes(rows: list[dict]) -> None:
 
     absent = [r["name"] or r["student"] for r in rows if r["status"] == MISSING]
     if absent:
-        shown = ", ".join(absent[:5]) + (", …" if len(absent) > 5 else "")
+        shown = "; ".join(absent[:5]) + ("; …" if len(absent) > 5 else "")
         who = "student" if len(absent) == 1 else "students"
         print(f"{len(absent)} {who} of the roster submitted nothing ({shown})")
     waiting = pending_summary(rows)
