@@ -138,6 +138,16 @@ def test_a_canvas_gradebook_export_is_read_as_the_roster(tmp_path, delimiter):
     assert roster == [RosterEntry(r[1], r[0], r[2], r[3], r[4]) for r in students]
 
 
+def test_a_roster_with_first_and_last_name_columns_is_read_too(tmp_path):
+    rows = [
+        ["LastName", "FirstName", "ID", "SIS Login ID", "Section", f"{ASSIGNMENT} (777)"],
+        ["    Points Possible", "", "", "", "", "7"],
+        ["Smith", "Alice", "1000", "asmith", "Section A", ""],
+    ]
+    roster = read_roster(_roster_file(tmp_path / "roster.csv", rows))
+    assert roster == [RosterEntry("1000", "Smith, Alice", "", "asmith", "Section A")]
+
+
 @pytest.mark.parametrize(
     "rows, came",
     [

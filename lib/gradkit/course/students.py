@@ -44,8 +44,10 @@ __all__ = [
 
 #: The student columns of Canvas's gradebook export, in its order (``SIS User ID`` only
 #: when the exporting user may see SIS ids; ``Integration ID`` and ``Root Account`` may
-#: follow ``SIS Login ID``). Only ``Student`` and ``ID`` are required to read a roster.
+#: follow ``SIS Login ID``; courses that list students by first and last name start
+#: ``LastName, FirstName, ID`` instead). Only the name and ``ID`` are needed in a roster.
 CANVAS_STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+_SPLIT_NAME_COLUMNS = ["LastName", "FirstName", "ID"]
 #: Canvas's Student View user, listed last in every gradebook export.
 _TEST_STUDENT = ("Student, Test", "Test Student")
 
@@ -94,7 +96,10 @@ class Identity:
 
 
 def _expected() -> str:
-    return f"a header row starting {', '.join(CANVAS_STUDENT_COLUMNS[:2])}"
+    return (
+        f"a header row starting {', '.join(CANVAS_STUDENT_COLUMNS[:2])} "
+        f"(or {', '.join(_SPLIT_NAME_COLUMNS)})"
+    )
 
 
 def read_roster(path: str | Path) -> list[RosterEntry]:
@@ -123,7 +128,8 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
     except csv.Error as exc:
         raise UserError(f"roster {path} is not valid CSV ({exc}); expected {what}") from None
     header = [h.strip() for h in rows[0]] if rows else []
-    if header[:2] != list(CANVAS_STUDENT_COLUMNS[:2]):
+    split_name = header[:3] == _SPLIT_NAME_COLUMNS
+    if header[:2] != list(CANVAS_STUDENT_COLUMNS[:2]) and not split_name:
         came = ", ".join(h for h in header[:5]) if any(header) else "nothing"
         raise UserError(
             f"roster {path} is not Canvas's gradebook export: expected {_expected()} "
@@ -137,9 +143,9 @@ def read_roster(path: str | Path) -> list[RosterEntry]:
 
     entries: dict[str, RosterEntry] = {}
     for number, row in enumerate(rows[1:], start=2):
-        name, canvas_id = cell(row, "Student"), cell(row, "ID")
-        if name.startswith('="') and name.endswith('"'):  # Canvas's guard against formulas
-            name = name[2:-1]
+        parts = [cell(row, c) for c in (("LastName", "FirstName") if split_name else ("Student",))]
+        parts = [p[2:-1] if p.startswith('="') and p.endswith('"') else p for p in parts]
+        name, canvas_id = ", ".join(p for p in parts if p), cell(row, "ID")
         if not canvas_id or "Points Possible" in name or name in _TEST_STUDENT:
             continue  # the points, muted and manual-posting rows have no ID
         if not canvas_id.isdigit():
