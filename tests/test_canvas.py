@@ -171,6 +171,31 @@ def test_a_roster_id_that_is_not_a_canvas_id_names_its_row(tmp_path):
         read_roster(_roster_file(tmp_path / "roster.csv", rows))
 
 
+# -- a gradebook written before late marks existed -----------------------------------------
+
+
+def test_a_gradebook_from_before_late_marks_keeps_its_records(tmp_path):
+    import sqlite3
+
+    from gradkit.course.results import set_late
+
+    db = tmp_path / "gradebook.db"
+    with sqlite3.connect(db) as con:  # gradkit_result as the first release wrote it
+        con.execute(
+            "CREATE TABLE gradkit_result (assignment TEXT NOT NULL, student TEXT NOT NULL, "
+            "notebook TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', "
+            "tests TEXT NOT NULL DEFAULT '[]', graded_at REAL NOT NULL, "
+            "PRIMARY KEY (assignment, student, notebook))"
+        )
+        con.execute(
+            "INSERT INTO gradkit_result VALUES ('a', 'ada', 'nb', 'graded', 'kept', '[]', 1.0)"
+        )
+    record = load(db, "a")["ada"]["nb"]
+    assert (record.status, record.note, record.late) == ("graded", "kept", False)
+    set_late(db, "a", "ada", "nb", True)
+    assert load(db, "a")["ada"]["nb"].late and load(db, "a")["ada"]["nb"].note == "kept"
+
+
 # -- numbers and the course's .gitignore ----------------------------------------------------
 
 
