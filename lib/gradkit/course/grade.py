@@ -398,8 +398,9 @@ def _finish(
 ) -> None:
     """Save one executed notebook: scores and record in one transaction, then the file."""
     student, name, fp = job
-    note, late = found[student][name].note, found[student][name].late
+    note = found[student][name].note
     if "error" in outcome:
+        late = found[student][name].late
         record = NotebookRecord(NOT_GRADED, outcome["error"], fingerprint="", late=late)
         save(course.db_path, assignment, student, name, record)
         records[student][name] = record
@@ -414,7 +415,7 @@ def _finish(
         results_from_notebook(nb),
         incidents,
         fp,
-        late,
+        found[student][name].late,
     )
     save_graded(course.db_path, assignment, student, name, nb, record)
     out = course.root / "autograded" / student / assignment / f"{name}.ipynb"
