@@ -360,6 +360,8 @@ def test_missing_secret_is_one_clear_line(tmp_path):
 
 
 def test_lms_zip_of_flat_files_is_graded(tmp_path):
+    """A flat zip in Canvas's layout (name, user id, file id) keys the student by the user
+    id and keeps the name for display; other LMS layouts key by the prefix."""
     import zipfile
 
     root = make_course(tmp_path / "c")
@@ -369,11 +371,21 @@ def test_lms_zip_of_flat_files_is_graded(tmp_path):
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(tmp_path / "s" / "x" / f"{NOTEBOOK}.ipynb", f"lovelace_1234_5678_{NOTEBOOK}.ipynb")
+        zf.write(tmp_path / "s" / "x" / f"{NOTEBOOK}.ipynb", f"turing_attempt_{NOTEBOOK}.ipynb")
     records = grade(
         course, ASSIGNMENT, archive, timeout=CELL_TIMEOUT, progress=False, sandbox=SANDBOX
     )
-    assert records["lovelace"][NOTEBOOK].status == "graded"
-    assert scores(course, ASSIGNMENT)[0]["total"] == 4
+    assert set(records) == {"lovelace", "turing"}  # one name not Canvas's: the zip is not
+    canvas = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(canvas, "w") as zf:
+        zf.write(tmp_path / "s" / "x" / f"{NOTEBOOK}.ipynb", f"lovelace_1234_5678_{NOTEBOOK}.ipynb")
+    records = grade(
+        course, ASSIGNMENT, canvas, timeout=CELL_TIMEOUT, progress=False, sandbox=SANDBOX
+    )
+    assert records["1234"][NOTEBOOK].status == "graded"
+    rows = {r["student"]: r for r in scores(course, ASSIGNMENT)}
+    assert rows["1234"]["name"] == "lovelace" and rows["1234"]["canvas_id"] == "1234"
+    assert rows["1234"]["total"] == rows["lovelace"]["total"] == 4
 
 
 def test_commands_work_without_an_activated_venv(tmp_path):

@@ -4,8 +4,10 @@ One HTML page per assignment: for each test, a histogram of the scores of
 every graded student and its mean; then the catalogued mistakes the engine
 diagnosed, most frequent first ("41 % of the class: svm_loss_vectorized —
 your dW equals the reference's without the 1/N average …"), and the checks
-failed most often without a diagnosis. Everything comes from the structured
-results in the gradebook; nothing is re-parsed.
+failed most often without a diagnosis; the answers still waiting for a
+grader in formgrader (their points are not in the scores yet), and the
+roster's students who submitted nothing. Everything comes from the structured
+results and nbgrader's grades in the gradebook; nothing is re-parsed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from ..grading.specs import all_specs
 from .directory import Course, UserError
+from .report import MISSING, pending_summary
+from .report import scores as student_rows
 from .results import SCORED, load
 
 __all__ = ["write_class_report", "mistake_counts"]
@@ -62,6 +66,31 @@ def _histogram(scores: list[float], points: float) -> str:
     return f"<svg width='224' height='90' role='img'>{''.join(bars)}</svg>"
 
 
+def _headline(graded: int, records: int, students: list[dict]) -> str:
+    """Who was graded, who is missing, and whether the scores are final."""
+    absent = sum(r["status"] == MISSING for r in students)
+    text = f"{graded} students autograded ({records} notebook records)"
+    who = "student" if absent == 1 else "students"
+    text += f"; {absent} {who} of the roster submitted nothing" if absent else ""
+    waiting = pending_summary(students)
+    final = (
+        f"<p class='pending'><b>Not final yet:</b> {html.escape(waiting)}.</p>"
+        if waiting
+        else "<p>No answer awaits hand grading.</p>"
+    )
+    return f"<p>{text}.</p>{final}"
+
+
+def _pending_list(students: list[dict]) -> str:
+    items = [
+        f"<li>{html.escape(r['name'] + ' (' + r['student'] + ')' if r['name'] else r['student'])}"
+        f": {r['pending_manual']}</li>"
+        for r in students
+        if r["pending_manual"]
+    ]
+    return "".join(items) or "<li>none</li>"
+
+
 def write_class_report(course: Course, assignment: str, path: Path) -> Path:
     records = load(course.db_path, assignment)
     if not records:
@@ -100,22 +129,24 @@ def write_class_report(course: Course, assignment: str, path: Path) -> Path:
         f"<li>{n} × <code>{html.escape(name)}</code>: {html.escape(check)}</li>"
         for (name, check), n in failures.most_common(10)
     ]
+    students = student_rows(course, assignment)
     body = (
         f"<h1>{html.escape(assignment)} — class report</h1>"
-        f"<p>{graded} students graded "
-        f"({sum(len(m) for m in records.values())} notebook records).</p>"
-        "<h2>Scores per test</h2><table><tr><th>test</th><th>students</th><th>mean</th>"
+        + _headline(graded, sum(len(m) for m in records.values()), students)
+        + "<h2>Scores per test</h2><table><tr><th>test</th><th>students</th><th>mean</th>"
         f"<th>distribution</th></tr>{''.join(rows)}</table>"
         "<h2>Most frequent diagnosed mistakes</h2>"
         f"<ul>{''.join(mistakes) or '<li>none</li>'}</ul>"
         "<h2>Checks failed most often without a diagnosis</h2>"
         f"<ul>{''.join(undiagnosed) or '<li>none</li>'}</ul>"
+        "<h2>Answers awaiting hand grading in formgrader</h2>"
+        f"<ul>{_pending_list(students)}</ul>"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(assignment)} class report</title><style>body{{font-family:sans-serif;"
-        "max-width:60em;margin:2em auto}} td{padding:2px 8px;vertical-align:middle}</style>"
+        "max-width:60em;margin:2em auto} td{padding:2px 8px;vertical-align:middle}</style>"
         f"</head><body>{body}</body></html>\n"
     )
     return path

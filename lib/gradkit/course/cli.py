@@ -37,12 +37,33 @@ def cmd_secret(args) -> int:
     return 0
 
 
+def _roster(args):
+    from .students import read_roster
+
+    return read_roster(args.roster) if args.roster else None
+
+
+def _notes(rows: list[dict]) -> None:
+    """What keeps the grades from being final: missing students, answers awaiting a grader."""
+    from .report import MISSING, pending_summary
+
+    absent = [r["name"] or r["student"] for r in rows if r["status"] == MISSING]
+    if absent:
+        shown = "; ".join(absent[:5]) + ("; …" if len(absent) > 5 else "")
+        who = "student" if len(absent) == 1 else "students"
+        print(f"{len(absent)} {who} of the roster submitted nothing ({shown})")
+    waiting = pending_summary(rows)
+    if waiting:
+        print(f"not final: {waiting}; the totals leave them out until they are graded")
+
+
 def cmd_grade(args) -> int:
     from .grade import grade
     from .report import export_csv, format_table, scores
     from .results import GRADED
 
     course = _course(args)
+    roster = _roster(args)  # a bad roster stops before any grading
     if args.no_sandbox:
         print(
             "gradkit: warning: grading WITHOUT the sandbox: student code runs as you, with your "
@@ -61,6 +82,7 @@ def cmd_grade(args) -> int:
         dask=args.dask,
         force=args.force,
         students=args.student or None,
+        roster=roster,
     )
     rows = scores(course, args.assignment)
     print(format_table(rows, course.notebooks(args.assignment)))
@@ -68,6 +90,7 @@ def cmd_grade(args) -> int:
         course, args.assignment, course.root / "grades" / f"{args.assignment}.csv"
     )
     print(f"grades written to {csv_path}")
+    _notes(rows)
     for student, mine in sorted(records.items()):
         for notebook, record in sorted(mine.items()):
             if record.status != GRADED:
@@ -93,24 +116,35 @@ def cmd_doctor(args) -> int:
 
 def cmd_report(args) -> int:
     from .class_report import write_class_report
+    from .report import scores
 
     course = _course(args)
     assignment = course.require_assignment(args.assignment)
     out = Path(args.output) if args.output else course.root / "reports" / f"{assignment}.html"
     print(f"class report written to {write_class_report(course, assignment, out)}")
+    _notes(scores(course, assignment))
     return 0
 
 
 def cmd_export(args) -> int:
-    from .report import export_canvas_csv, export_csv
+    from .report import export_canvas_csv, export_csv, scores
 
     course = _course(args)
     assignment = course.require_assignment(args.assignment)
+    if not args.canvas and (args.canvas_column is not None or args.allow_pending):
+        raise UserError("--canvas-column and --allow-pending go with --canvas")
+    roster = _roster(args)
     suffix = "-canvas" if args.canvas else ""
     default = course.root / "grades" / f"{assignment}{suffix}.csv"
     out = Path(args.output) if args.output else default
-    write = export_canvas_csv if args.canvas else export_csv
-    print(f"grades written to {write(course, assignment, out)}")
+    if args.canvas:
+        written = export_canvas_csv(
+            course, assignment, out, roster, args.canvas_column, args.allow_pending
+        )
+    else:
+        written = export_csv(course, assignment, out, roster)
+    print(f"grades written to {written}")
+    _notes(scores(course, assignment, roster))
     return 0
 
 
@@ -237,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--student", action="append", help="grade only this student (repeat for several)"
     )
+    s.add_argument(
+        "--roster",
+        metavar="FILE",
+        help="Canvas's gradebook export (CSV): names, SIS ids, sections; its students "
+        "without a submission are listed as missing (stored for later exports)",
+    )
     s.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("doctor", help="report whether this machine can sandbox students' kernels")
@@ -258,6 +298,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output")
     s.add_argument(
         "--canvas", action="store_true", help="in the layout Canvas's gradebook import reads"
+    )
+    s.add_argument(
+        "--canvas-column",
+        metavar="TITLE",
+        help="header of the assignment column (default: the assignment's name); Canvas "
+        "updates the assignment whose id is in 'Name (12345)' or whose title is TITLE, "
+        "and creates a new one otherwise",
+    )
+    s.add_argument(
+        "--allow-pending",
+        action="store_true",
+        help="with --canvas: export even while answers await hand grading in formgrader",
+    )
+    s.add_argument(
+        "--roster",
+        metavar="FILE",
+        help="Canvas's gradebook export (CSV) to use instead of the one `grade --roster` stored",
     )
     s.set_defaults(func=cmd_export)
 

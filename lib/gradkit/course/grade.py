@@ -10,6 +10,10 @@ gradebook saves each notebook's scores and its record in one transaction, as
 soon as it is done. A run stopped halfway (Ctrl-C, a kill) keeps everything
 saved so far; the next run skips every notebook whose content, release and
 checkers are unchanged (``force`` regrades, ``students`` limits the run).
+
+What the submissions say about the students (a Canvas zip's display names and user
+ids, its LATE marks) and the ``roster`` given are stored beside the grades
+(:mod:`gradkit.course.students`, the ``late`` mark of each notebook's record).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ from .results import (
     results_from_notebook,
     save,
     save_graded,
+    set_late,
+)
+from .students import (
+    RosterEntry,
+    identities,
+    label_nbgrader_students,
+    save_roster,
+    save_students,
 )
 from .submissions import MAX_NOTEBOOK_BYTES, Submitted, collect_submissions
 
@@ -193,8 +205,13 @@ def grade(
     force: bool = False,
     students: list[str] | None = None,
     notebook_timeout: float | None = None,
+    roster: list[RosterEntry] | None = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
-    """Grade every submission (see the module docstring); return student -> notebook -> record."""
+    """Grade every submission (see the module docstring); return student -> notebook -> record.
+
+    ``roster`` (from :func:`gradkit.course.students.read_roster`) replaces the stored
+    roster of the course.
+    """
     from tqdm.auto import tqdm
 
     from ..grading.seeds import derive_token
@@ -232,6 +249,9 @@ def grade(
             if unknown:
                 raise UserError(f"no submission from {', '.join(unknown)} in {submissions}")
             found = {s: found[s] for s in students}
+        save_students(course.db_path, {s: _lms_identity(mine) for s, mine in found.items()})
+        if roster is not None:
+            save_roster(course.db_path, roster)
         staging = tmp / "course"
         (tmp / "release").mkdir()
         for name in notebooks:  # what each test cell must be (restored by nbgrader)
@@ -307,8 +327,24 @@ def grade(
     for student in found:  # what was not (re)graded keeps its earlier record
         for name in notebooks:
             if name not in records.get(student, {}) and name in before.get(student, {}):
-                records.setdefault(student, {})[name] = before[student][name]
+                earlier = before[student][name]
+                sub = found[student].get(name)
+                late = sub.late if sub is not None else earlier.late
+                if earlier.late != late:  # the same file, marked differently by the LMS
+                    set_late(course.db_path, assignment, student, name, late)
+                    earlier.late = late
+                records.setdefault(student, {})[name] = earlier
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
+        label_nbgrader_students(course.db_path, identities(course.db_path, found)[0].values())
     return records
+
+
+def _lms_identity(mine: dict[str, Submitted]) -> tuple[str, str]:
+    """(display name, Canvas user id) the LMS gave a student's files ('' when none)."""
+    name = next((s.name for s in mine.values() if s.name), "")
+    canvas_id = next((s.canvas_id for s in mine.values() if s.canvas_id), "")
+    return name, canvas_id
 
 
 def _plan(found, notebooks, release_fp, before, force, records) -> dict[str, dict[str, str]]:
@@ -321,12 +357,14 @@ def _plan(found, notebooks, release_fp, before, force, records) -> dict[str, dic
             if sub is None or sub.path == Path():
                 why = sub.note if sub is not None else f"{name}.ipynb was not submitted"
                 records[student][name] = NotebookRecord(
-                    NOT_SUBMITTED if sub is None else NOT_GRADED, why
+                    NOT_SUBMITTED if sub is None else NOT_GRADED,
+                    why,
+                    late=sub is not None and sub.late,
                 )
                 continue
             problem = _problem(sub.path)
             if problem:
-                records[student][name] = NotebookRecord(NOT_GRADED, problem)
+                records[student][name] = NotebookRecord(NOT_GRADED, problem, late=sub.late)
                 continue
             fp = hashlib.sha256(sub.path.read_bytes() + release_fp[name].encode()).hexdigest()[:32]
             earlier = before.get(student, {}).get(name)
@@ -374,7 +412,7 @@ def _sanitize(
             continue
         lines = (result.get("error") or result.get("log") or "").strip().splitlines()
         why = lines[-1][:200] if lines else "nbgrader could not sanitize the notebook"
-        record = NotebookRecord(NOT_GRADED, why)
+        record = NotebookRecord(NOT_GRADED, why, late=mine[name].late)
         records[student][name] = record
     return ready
 
@@ -392,7 +430,8 @@ def _finish(
     student, name, fp = job
     note = "; ".join(filter(None, [found[student][name].note, restored.get((student, name), "")]))
     if "error" in outcome:
-        record = NotebookRecord(NOT_GRADED, outcome["error"], fingerprint="")
+        late = found[student][name].late
+        record = NotebookRecord(NOT_GRADED, outcome["error"], fingerprint="", late=late)
         save(course.db_path, assignment, student, name, record)
         records[student][name] = record
         return
@@ -401,7 +440,12 @@ def _finish(
     status = INCIDENTS if incidents else GRADED
     summary = "; ".join(f"cell {i['cell']}: {i['kind']}" for i in incidents)
     record = NotebookRecord(
-        status, "; ".join(filter(None, [note, summary])), results_from_notebook(nb), incidents, fp
+        status,
+        "; ".join(filter(None, [note, summary])),
+        results_from_notebook(nb),
+        incidents,
+        fp,
+        found[student][name].late,
     )
     save_graded(course.db_path, assignment, student, name, nb, record)
     out = course.root / "autograded" / student / assignment / f"{name}.ipynb"

@@ -1,22 +1,53 @@
-"""Reading results back: the gradebook table, the CSV export and per-student feedback.
+"""Reading results back: the gradebook table, the CSV exports and per-student feedback.
 
 Scores come from nbgrader's gradebook; statuses and the per-check results
 from gradkit's records in the same file (:mod:`gradkit.course.results`).
 Both are written from the same test-cell outputs, so the feedback and the
-gradebook agree.
+gradebook agree. Who the students are (names, Canvas ids, the roster) comes
+from :mod:`gradkit.course.students`.
+
+Answers graded by hand in formgrader count once a grader has scored them.
+Until then nbgrader marks their grade ``needs_manual_grade`` (an answered
+written cell has no automatic score; formgrader clears the mark when a score
+is entered, and nbgrader sets it again when the notebook is autograded anew),
+and every table here shows how many are pending per student.
+
+Every CSV is written whole or not at all (a temporary file in the same folder,
+then renamed), with scores rounded to 3 decimals.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from .directory import Course, UserError
 from .results import SCORED, NotebookRecord, load
+from .students import CANVAS_STUDENT_COLUMNS, RosterEntry, identities
 
-__all__ = ["scores", "format_table", "export_csv", "export_canvas_csv", "write_feedback"]
+__all__ = [
+    "MISSING",
+    "scores",
+    "format_table",
+    "format_number",
+    "pending_summary",
+    "export_csv",
+    "export_canvas_csv",
+    "write_feedback",
+]
+
+#: The status of a roster student with no submission at all.
+MISSING = "missing"
+#: Column titles Canvas's import reads as student data, not as an assignment.
+_CANVAS_RESERVED = {*CANVAS_STUDENT_COLUMNS, "Integration ID", "Root Account"}
+#: Titles Canvas's import drops as totals (also with "Unposted" or a group name before them).
+_CANVAS_TOTALS = re.compile(
+    r"(Current|Final|Override) (Score|Points|Grade|Status)|Override Status", re.I
+)
 
 
 def _records(course: Course, assignment: str) -> dict[str, dict[str, NotebookRecord]]:
@@ -41,23 +72,58 @@ def _student_status(notebooks: dict[str, NotebookRecord]) -> str:
     return sorted(statuses)[0]
 
 
-def scores(course: Course, assignment: str) -> list[dict]:
-    """One row per student: each notebook's score, total, max, status and problems."""
+def format_number(value: float) -> str:
+    """A score as every CSV writes it: rounded to 3 decimals, no trailing zeros (6.733, 4)."""
+    text = f"{round(float(value), 3) + 0.0:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _pending(gb: Any, assignment: str, student: str, notebooks: list[str]) -> int:
+    """Grades of a student's notebooks that nbgrader marks as waiting for a human grader."""
+    from nbgrader.api import MissingEntry
+
+    count = 0
+    for notebook in notebooks:
+        try:
+            submitted = gb.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            continue
+        count += sum(1 for grade in submitted.grades if grade.needs_manual_grade)
+    return count
+
+
+def scores(course: Course, assignment: str, roster: list[RosterEntry] | None = None) -> list[dict]:
+    """One row per student: identity, each notebook's score, total, max, late, pending, status.
+
+    Keys: ``student`` (gradkit's key), ``name``, ``canvas_id``, ``sis_user_id``,
+    ``sis_login_id``, ``section``, one per notebook, ``total``, ``max`` (scores rounded to
+    3 decimals), ``late`` (``"yes"`` when the LMS marked a notebook late), ``pending_manual``
+    (answers waiting for a grader in formgrader, not yet in the total), ``status`` and
+    ``problems``. Students of the ``roster`` (default: the stored one) who submitted
+    nothing get a row with status ``missing`` and 0 points.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     records = _records(course, assignment)
+    notebooks = course.notebooks(assignment)
+    people, missing = identities(course.db_path, records, roster)
     rows = []
     with Gradebook(f"sqlite:///{course.db_path}") as gb:
         maxima = {nb.name: float(nb.max_score) for nb in gb.find_assignment(assignment).notebooks}
+        maximum = round(sum(maxima.get(nb, 0.0) for nb in notebooks), 3)
         for student in sorted(records):
             mine = records[student]
+            person = people[student]
             row: dict = {
                 "student": student,
-                "status": _student_status(mine),
-                "problems": "; ".join(r.note for r in mine.values() if r.note),
+                "name": person.name,
+                "canvas_id": person.canvas_id,
+                "sis_user_id": person.sis_user_id,
+                "sis_login_id": person.sis_login_id,
+                "section": person.section,
             }
             total = 0.0
-            for nb in course.notebooks(assignment):
+            for nb in notebooks:
                 score = 0.0
                 record = mine.get(nb)
                 if record is not None and record.status in SCORED:
@@ -65,18 +131,59 @@ def scores(course: Course, assignment: str) -> list[dict]:
                         score = float(gb.find_submission_notebook(nb, assignment, student).score)
                     except MissingEntry:
                         score = 0.0
-                row[nb] = score
+                row[nb] = round(score, 3)
                 total += score
+            scored = [nb for nb, r in mine.items() if r.status in SCORED]
             row["total"] = round(total, 3)
-            row["max"] = round(sum(maxima.get(nb, 0.0) for nb in course.notebooks(assignment)), 3)
+            row["max"] = maximum
+            row["late"] = "yes" if any(r.late for r in mine.values()) else ""
+            row["pending_manual"] = _pending(gb, assignment, student, scored)
+            row["status"] = _student_status(mine)
+            row["problems"] = "; ".join(r.note for r in mine.values() if r.note)
             rows.append(row)
-    return rows
+    for person in missing:
+        row = {
+            "student": person.student,
+            "name": person.name,
+            "canvas_id": person.canvas_id,
+            "sis_user_id": person.sis_user_id,
+            "sis_login_id": person.sis_login_id,
+            "section": person.section,
+            **{nb: 0.0 for nb in notebooks},
+            "total": 0.0,
+            "max": maximum,
+            "late": "",
+            "pending_manual": 0,
+            "status": MISSING,
+            "problems": "on the roster, submitted nothing",
+        }
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["student"])
+
+
+def pending_summary(rows: list[dict]) -> str:
+    """'3 answers of 2 students await hand grading …', or '' when nothing is pending."""
+    waiting = [r for r in rows if r.get("pending_manual")]
+    if not waiting:
+        return ""
+    answers = sum(r["pending_manual"] for r in waiting)
+    return (
+        f"{answers} hand-graded answer{'s' if answers != 1 else ''} of {len(waiting)} "
+        f"student{'s' if len(waiting) != 1 else ''} await{'s' if answers == 1 else ''} "
+        "a grader in formgrader"
+    )
 
 
 def format_table(rows: list[dict], notebooks: list[str]) -> str:
-    cols = ["student", *notebooks, "total", "max", "status"]
+    """The summary table ``gradkit grade`` prints (name, late and pending only when any)."""
+    cols = ["student"]
+    cols += ["name"] if any(r.get("name") for r in rows) else []
+    cols += [*notebooks, "total", "max"]
+    cols += ["pending_manual"] if any(r.get("pending_manual") for r in rows) else []
+    cols += ["late"] if any(r.get("late") for r in rows) else []
+    cols += ["status"]
     table = [
-        [str(r.get(c, "")) if not isinstance(r.get(c), float) else f"{r[c]:g}" for c in cols]
+        [format_number(r[c]) if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols]
         for r in rows
     ]
     widths = [
@@ -85,38 +192,92 @@ def format_table(rows: list[dict], notebooks: list[str]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(t, widths)) for t in table]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
-def export_csv(course: Course, assignment: str, path: Path) -> Path:
-    rows = scores(course, assignment)
-    cols = ["student", *course.notebooks(assignment), "total", "max", "status", "problems"]
+def _write_csv(path: Path, rows: list[list[Any]]) -> Path:
+    """Write ``rows`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(
+                [[format_number(v) if isinstance(v, float) else v for v in row] for row in rows]
+            )
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 
-def export_canvas_csv(course: Course, assignment: str, path: Path) -> Path:
-    """The totals in the layout of Canvas's gradebook import.
+def export_csv(
+    course: Course, assignment: str, path: Path, roster: list[RosterEntry] | None = None
+) -> Path:
+    """The grades as CSV: one row per student (see :func:`scores` for the columns)."""
+    rows = scores(course, assignment, roster)
+    cols = ["student"]
+    cols += ["name"] if any(r["name"] for r in rows) else []
+    cols += [*course.notebooks(assignment), "total", "max"]
+    cols += ["late", "pending_manual", "status", "problems"]
+    return _write_csv(path, [cols, *([r[c] for c in cols] for r in rows)])
 
-    Canvas matches a row to a student by ``SIS Login ID``, which is the student's
-    folder name (or zip prefix) here; the assignment column is named after the
-    assignment and the ``Points Possible`` row gives its maximum.
+
+def _canvas_column(title: str) -> str:
+    title = title.strip()
+    if not title or title in _CANVAS_RESERVED or _CANVAS_TOTALS.search(title):
+        raise UserError(
+            f"{title!r} cannot head the assignment column: Canvas's import reads it as "
+            "student data or a total; expected the assignment's name in Canvas, or "
+            "'Name (12345)' as Canvas's own export heads it"
+        )
+    return title
+
+
+def export_canvas_csv(
+    course: Course,
+    assignment: str,
+    path: Path,
+    roster: list[RosterEntry] | None = None,
+    column: str | None = None,
+    allow_pending: bool = False,
+) -> Path:
+    """The totals in the layout of Canvas's own gradebook export, which its import reads.
+
+    Columns ``Student, ID, SIS User ID, SIS Login ID, Section`` and one assignment column
+    headed ``column`` (default: the assignment's name); a ``Points Possible`` row under
+    the header, then one row per student, roster students without a submission at 0.
+    Nothing else: Canvas's import would take any further column for a new assignment.
+
+    Canvas matches a row to a student by ``ID`` (the Canvas user id), else by ``SIS User
+    ID``, else by ``SIS Login ID``, else by the name in ``Student``. ``ID`` is the
+    student's Canvas user id (a Canvas zip's, or the roster's); a student known only by
+    a folder or another LMS's name gets that name as ``SIS Login ID``. The assignment
+    column is matched by the number in ``Name (12345)``, as Canvas's own export heads its
+    columns, else by an assignment titled exactly ``column``; any other title creates a
+    new assignment.
+
+    Refuses (:class:`UserError`, nothing written) while answers await hand grading,
+    unless ``allow_pending``: their points would be missing from what Canvas shows.
     """
-    rows = scores(course, assignment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment]
-    maximum = rows[0]["max"] if rows else 0
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerow(["Points Possible", "", "", "", "", f"{maximum:g}"])
-        for row in rows:
-            writer.writerow([row["student"], "", "", row["student"], "", f"{row['total']:g}"])
-    return path
+    rows = scores(course, assignment, roster)
+    title = _canvas_column(column if column is not None else assignment)
+    waiting = pending_summary(rows)
+    if waiting and not allow_pending:
+        raise UserError(
+            f"not exporting to Canvas: {waiting} and the totals leave them out; grade them "
+            "first, or pass --allow-pending to upload the totals without them"
+        )
+    table: list[list[Any]] = [
+        [*CANVAS_STUDENT_COLUMNS, title],
+        ["    Points Possible", "", "", "", "", rows[0]["max"] if rows else 0.0],
+    ]
+    for r in rows:
+        login = r["sis_login_id"] or ("" if r["canvas_id"] else r["student"])
+        student = r["name"] or r["student"]
+        table.append([student, r["canvas_id"], r["sis_user_id"], login, r["section"], r["total"]])
+    return _write_csv(path, table)
 
 
 def _line_class(line: str) -> str:

@@ -4,7 +4,8 @@ nbgrader's tables in ``gradebook.db`` hold the scores; this module adds one
 table to the same SQLite file for what nbgrader has no place for: whether a
 submitted notebook could be graded (and why not), what happened while it ran
 (timeouts, restarted kernels, truncated output), the fingerprint of what was
-graded (so an unchanged submission is not graded again), and the full
+graded (so an unchanged submission is not graded again), whether the LMS marked
+the file late (Canvas's ``LATE``), and the full
 :class:`~gradkit.grading.result.TestResult` of every test, from which the
 feedback, the CSV and the class report are rendered. Only the grader's
 process writes it; :func:`save_graded` writes a notebook's grades and its
@@ -31,6 +32,7 @@ __all__ = [
     "NOT_SUBMITTED",
     "NotebookRecord",
     "save",
+    "set_late",
     "save_graded",
     "load",
     "results_from_notebook",
@@ -54,6 +56,7 @@ _COLUMNS = (
     "incidents",
     "fingerprint",
     "graded_at",
+    "late",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gradkit_result (
@@ -66,6 +69,7 @@ CREATE TABLE IF NOT EXISTS gradkit_result (
     incidents TEXT NOT NULL DEFAULT '[]',
     fingerprint TEXT NOT NULL DEFAULT '',
     graded_at REAL NOT NULL,
+    late INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (assignment, student, notebook)
 )
 """
@@ -84,6 +88,7 @@ class NotebookRecord:
     tests: list[TestResult] = field(default_factory=list)
     incidents: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: str = ""
+    late: bool = False
 
     @property
     def score(self) -> float:
@@ -100,18 +105,18 @@ class NotebookRecord:
             json.dumps(self.incidents),
             self.fingerprint,
             time.time(),
+            int(self.late),
         )
 
 
 def _ensure_schema(con: sqlite3.Connection) -> None:
     con.execute(_SCHEMA)
     have = {row[1] for row in con.execute("PRAGMA table_info(gradkit_result)")}
-    for column in ("incidents", "fingerprint"):  # tables written by earlier versions
+    added = {"incidents": "TEXT NOT NULL DEFAULT '[]'", "fingerprint": "TEXT NOT NULL DEFAULT ''"}
+    added["late"] = "INTEGER NOT NULL DEFAULT 0"
+    for column, kind in added.items():  # tables written by earlier versions
         if column not in have:
-            default = "'[]'" if column == "incidents" else "''"
-            con.execute(
-                f"ALTER TABLE gradkit_result ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}"
-            )
+            con.execute(f"ALTER TABLE gradkit_result ADD COLUMN {column} {kind}")
 
 
 @contextmanager
@@ -127,6 +132,16 @@ def save(
     """Store (replace) one notebook's record, atomically."""
     with _connect(db_path) as con, con:
         con.execute(_INSERT, record.row(assignment, student, notebook))
+
+
+def set_late(db_path: Path, assignment: str, student: str, notebook: str, late: bool) -> None:
+    """Change only the late mark of a stored record (a notebook not graded again)."""
+    with _connect(db_path) as con, con:
+        con.execute(
+            "UPDATE gradkit_result SET late = ? WHERE assignment = ? AND student = ? "
+            "AND notebook = ?",
+            (int(late), assignment, student, notebook),
+        )
 
 
 def save_graded(
@@ -174,13 +189,15 @@ def load(db_path: Path, assignment: str) -> dict[str, dict[str, NotebookRecord]]
     out: dict[str, dict[str, NotebookRecord]] = {}
     with _connect(db_path) as con:
         rows = con.execute(
-            "SELECT student, notebook, status, note, tests, incidents, fingerprint "
+            "SELECT student, notebook, status, note, tests, incidents, fingerprint, late "
             "FROM gradkit_result WHERE assignment = ? ORDER BY student, notebook",
             (assignment,),
         ).fetchall()
-    for student, notebook, status, note, tests, incidents, fingerprint in rows:
+    for student, notebook, status, note, tests, incidents, fingerprint, late in rows:
         results = [TestResult.from_dict(t) for t in json.loads(tests)]
-        record = NotebookRecord(status, note, results, json.loads(incidents), fingerprint)
+        record = NotebookRecord(
+            status, note, results, json.loads(incidents), fingerprint, bool(late)
+        )
         out.setdefault(student, {})[notebook] = record
     return out
 

@@ -1,10 +1,30 @@
 """Finding the submitted notebooks: a folder per student or an LMS zip, names an LMS mangled.
 
 Layouts: ``DIR/<student>/<notebook>.ipynb``, ``DIR/<student>/<assignment>/<notebook>.ipynb``,
-a zip of either, or a flat zip of ``<student>_<anything>_<notebook>.ipynb`` (an LMS
-export). A file whose name an LMS or a browser changed (``linear_regression (1).ipynb``,
-``linear_regression-2.ipynb``, ``lovelace_late_linear_regression.ipynb``) is matched
-to the notebook it must be when that is unambiguous, with a note saying so.
+a zip of either, or a flat zip of files named by an LMS (below). A file whose name an LMS
+or a browser changed (``linear_regression (1).ipynb``, ``linear_regression-2.ipynb``,
+``lovelace_late_linear_regression.ipynb``) is matched to the notebook it must be when
+that is unambiguous, with a note saying so.
+
+Flat zips come in two kinds, told apart by the file names, for the whole zip at once:
+
+* **Canvas** ("Download Submissions"): every ``.ipynb`` is named
+  ``<name>_[LATE_]<user id>_<file id>_<file name>``: the student's sortable name with
+  everything but letters, digits and ``_`` removed and lower-cased (``smithalice``,
+  possibly empty), ``LATE`` when Canvas counted the submission late (any case, also the
+  older ``-late`` glued to the name), then two fields of digits only: the Canvas user id
+  and the id of the uploaded file, then the name the student uploaded (to which Canvas
+  adds ``-1``, ``-2`` when the same name was uploaded again). The student is keyed by the
+  **user id**, which is unique where names are not; the name is kept as the display name,
+  and ``LATE`` is recorded for the notebook. Canvas writes these names for every file, so
+  a zip is read as Canvas's only when all of its notebooks are named this way.
+* **Any other LMS**: ``<student>_<anything>_<notebook>.ipynb``, keyed by the text before
+  the first ``_`` (no display name, no late flag). Moodle's
+  ``Ada Lovelace_12345_assignsubmission_file_...`` is of this kind: one field of digits,
+  not two.
+
+Anonymous grading in Canvas (``anon_<id>`` instead of name and user id) is not
+recognized: such a zip has no user ids to key students by.
 """
 
 from __future__ import annotations
@@ -23,14 +43,27 @@ MAX_NOTEBOOK_BYTES = 50 * 2**20
 #: What an LMS zip may expand to in all.
 MAX_ZIP_BYTES = 4 * 2**30
 _COPY_SUFFIX = re.compile(r"(?: \(\d+\)|[-_ ]\d+|[-_ ]copy)+$", re.I)
+#: A file name in a Canvas "Download Submissions" zip (see the module docstring). The name
+#: is the shortest prefix that lets the rest match: Canvas's names never hold ``_<digits>_``.
+CANVAS_NAME = re.compile(
+    r"^(?P<name>.*?)(?:[_-](?P<late>late))?_(?P<user>\d+)_(?P<file>\d+)_(?P<rest>.+)$", re.I
+)
 
 
 @dataclass(frozen=True)
 class Submitted:
-    """One submitted file for one expected notebook, and a note if its name was changed."""
+    """One submitted file for one expected notebook, and a note if its name was changed.
+
+    ``name`` is the display name the LMS gave the student (Canvas: ``smithalice``) and
+    ``canvas_id`` the Canvas user id the student is keyed by; ``late`` is Canvas's LATE
+    mark on the file. All three stay empty for folders and other LMS layouts.
+    """
 
     path: Path
     note: str = ""
+    late: bool = False
+    name: str = ""
+    canvas_id: str = ""
 
 
 def _student_ok(name: str) -> bool:
@@ -67,26 +100,46 @@ def match_notebook(stem: str, notebooks: list[str]) -> str | None:
     return fits[0] if len(fits) == 1 else None
 
 
-def _pick(files: list[Path], notebooks: list[str], prefixed: bool = False) -> dict[str, Submitted]:
+def _pick(
+    files: list[Path],
+    notebooks: list[str],
+    prefixed: bool = False,
+    stems: dict[Path, str] | None = None,
+    late: dict[Path, bool] | None = None,
+    name: str = "",
+    canvas_id: str = "",
+) -> dict[str, Submitted]:
     """Expected notebook -> the file submitted for it (``prefixed``: an LMS export, where
-    every name carries the student's prefix and only a changed ending deserves a note)."""
+    every name carries the student's prefix and only a changed ending deserves a note).
+
+    ``stems`` gives, for a Canvas file, the part of its name the student chose; ``late``
+    Canvas's mark per file; ``name`` and ``canvas_id`` are carried into every result.
+    """
+    stems = stems or {}
+    late = late or {}
+
+    def stem(path: Path) -> str:
+        return stems.get(path, path.stem)
+
     candidates: dict[str, list[Path]] = {}
     for path in files:
-        name = match_notebook(path.stem, notebooks)
-        if name is not None:
-            candidates.setdefault(name, []).append(path)
+        notebook = match_notebook(stem(path), notebooks)
+        if notebook is not None:
+            candidates.setdefault(notebook, []).append(path)
     chosen = {}
-    for name, paths in candidates.items():
-        exact = [p for p in paths if p.stem == name]
+    for notebook, paths in candidates.items():
+        exact = [p for p in paths if stem(p) == notebook]
         if exact:
-            chosen[name] = Submitted(exact[0])
+            path, note = exact[0], ""
         elif len(paths) == 1:
-            unchanged = prefixed and paths[0].stem.endswith(f"_{name}")
-            note = "" if unchanged else f"{paths[0].name} was graded as {name}.ipynb"
-            chosen[name] = Submitted(paths[0], note)
+            path = paths[0]
+            unchanged = prefixed and stem(path).endswith(f"_{notebook}")
+            note = "" if unchanged else f"{path.name} was graded as {notebook}.ipynb"
         else:
             listed = ", ".join(sorted(p.name for p in paths))
-            chosen[name] = Submitted(Path(), f"ambiguous: {listed} could each be {name}.ipynb")
+            path, note = Path(), f"ambiguous: {listed} could each be {notebook}.ipynb"
+        marked = any(late.get(p, False) for p in (paths if path == Path() else [path]))
+        chosen[notebook] = Submitted(path, note, marked, name, canvas_id)
     return chosen
 
 
@@ -121,12 +174,17 @@ def collect_submissions(
 
 
 def _collect_flat(files: list[Path], notebooks: list[str]) -> dict[str, dict[str, Submitted]]:
-    by_student: dict[str, list[Path]] = {}
-    for p in sorted(files):
-        student = p.stem.split("_", 1)[0]
-        if _student_ok(student) and "_" in p.stem:
-            by_student.setdefault(student, []).append(p)
-    found = {s: _pick(paths, notebooks, prefixed=True) for s, paths in by_student.items()}
+    files = sorted(p for p in files if not p.name.startswith("."))
+    canvas = {p: CANVAS_NAME.match(p.stem) for p in files}
+    if files and all(canvas.values()):
+        found = _collect_canvas(canvas, notebooks)
+    else:
+        by_student: dict[str, list[Path]] = {}
+        for p in files:
+            student = p.stem.split("_", 1)[0]
+            if _student_ok(student) and "_" in p.stem:
+                by_student.setdefault(student, []).append(p)
+        found = {s: _pick(paths, notebooks, prefixed=True) for s, paths in by_student.items()}
     found = {s: picked for s, picked in found.items() if picked}
     if not found:
         raise UserError(
@@ -134,3 +192,24 @@ def _collect_flat(files: list[Path], notebooks: list[str]) -> dict[str, dict[str
             f"({', '.join(notebooks)})"
         )
     return found
+
+
+def _collect_canvas(
+    named: dict[Path, re.Match | None], notebooks: list[str]
+) -> dict[str, dict[str, Submitted]]:
+    """Canvas's files grouped by user id (see the module docstring)."""
+    by_user: dict[str, list[Path]] = {}
+    stems: dict[Path, str] = {}
+    late: dict[Path, bool] = {}
+    names: dict[str, str] = {}
+    for path, match in named.items():
+        assert match is not None
+        user = str(int(match["user"]))  # Canvas writes ids without leading zeros
+        by_user.setdefault(user, []).append(path)
+        stems[path] = match["rest"]
+        late[path] = match["late"] is not None
+        names.setdefault(user, match["name"].strip("_-"))
+    return {
+        user: _pick(paths, notebooks, stems=stems, late=late, name=names[user], canvas_id=user)
+        for user, paths in by_user.items()
+    }
