@@ -239,6 +239,12 @@ def test_a_broken_notebook_never_costs_the_other(graded):
     stripped = graded["records"]["stripped"]
     assert stripped[SECOND].score == 2 and stripped[SECOND].status == "graded"
     assert stripped[NOTEBOOK].status in ("graded", "graded with incidents", "could not be graded")
+    from gradkit.course.results import load
+
+    saved = load(graded["course"].db_path, ASSIGNMENT)["stripped"]  # what the CSV shows
+    assert {n: r.status for n, r in saved.items()} == {n: r.status for n, r in stripped.items()}
+    if stripped[NOTEBOOK].status == "could not be graded":
+        assert "Please see the above traceback" not in stripped[NOTEBOOK].note
 
 
 def test_statuses_agree_across_csv_feedback_and_gradebook(graded):

@@ -303,3 +303,26 @@ def test_feedback_shows_hand_graded_answers_and_the_total_counts_them(tmp_path):
     text = page.read_text()
     assert f"{WRITTEN_ID} — 0.5 / 1 points: Why &lt;b&gt;cheaper&lt;/b&gt;?" in text
     assert scores(course, ASSIGNMENT)[0]["total"] == before + 0.5
+
+
+def test_regrading_a_student_refreshes_the_feedback_already_written(tmp_path):
+    """An instructor who regrades one student (a resubmission, a regrade request) must not
+    hand back the page of the earlier grade."""
+    course, subs = _class(tmp_path, {"ada": "full", "brook": "full"})
+    base = [sys.executable, "-m", "gradkit", "--course", str(course.root)]
+    sandbox = [] if SANDBOX else ["--no-sandbox"]
+    grade_cmd = [*base, "grade", ASSIGNMENT, "--submissions", str(subs), "--no-progress"]
+    assert subprocess.run([*grade_cmd, *sandbox], capture_output=True).returncode == 0
+    assert subprocess.run([*base, "feedback", ASSIGNMENT], capture_output=True).returncode == 0
+    page = course.root / "feedback" / "ada" / ASSIGNMENT / f"{NOTEBOOK}.html"
+    assert "FAIL" not in page.read_text()
+    path = subs / "ada" / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "least_squares"
+    )
+    cell.source = "def least_squares(X, y):\n    return np.zeros(X.shape[1])\n"
+    nbformat.write(nb, str(path))
+    res = subprocess.run([*grade_cmd, "--student", "ada", *sandbox], capture_output=True, text=True)
+    assert res.returncode == 0 and "feedback refreshed for" in res.stdout, res.stderr
+    assert "FAIL" in page.read_text()

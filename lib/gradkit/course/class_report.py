@@ -13,6 +13,7 @@ results and nbgrader's grades in the gradebook; nothing is re-parsed.
 from __future__ import annotations
 
 import html
+import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .directory import Course, UserError
 from .report import MISSING, pending_summary
 from .report import scores as student_rows
 from .results import SCORED, load
+from .safe_write import write_text
 
 __all__ = ["write_class_report", "mistake_counts"]
 
@@ -142,11 +144,14 @@ def write_class_report(course: Course, assignment: str, path: Path) -> Path:
         "<h2>Answers awaiting hand grading in formgrader</h2>"
         f"<ul>{_pending_list(students)}</ul>"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    path = Path(os.path.abspath(path))  # links on the way are for write_text to refuse
+    inside = path.is_relative_to(course.root)
+    write_text(
+        Path(path),
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(assignment)} class report</title><style>body{{font-family:sans-serif;"
         "max-width:60em;margin:2em auto} td{padding:2px 8px;vertical-align:middle}</style>"
-        f"</head><body>{body}</body></html>\n"
+        f"</head><body>{body}</body></html>\n",
+        course.root if inside else None,
     )
     return path

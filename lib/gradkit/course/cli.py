@@ -91,6 +91,12 @@ def cmd_grade(args) -> int:
     )
     print(f"grades written to {csv_path}")
     _notes(rows)
+    stale = sorted(s for s in records if (course.root / "feedback" / s / args.assignment).is_dir())
+    if stale:  # pages written before this run must not contradict it
+        from .report import write_feedback
+
+        write_feedback(course, args.assignment, students=stale)
+        print(f"feedback refreshed for {len(stale)} student{'s' if len(stale) > 1 else ''}")
     for student, mine in sorted(records.items()):
         for notebook, record in sorted(mine.items()):
             if record.status != GRADED:

@@ -34,7 +34,7 @@ import nbformat
 from .directory import Course, UserError
 from .integrity import changed_test_cells, restored_note
 from .pipeline import RunSettings, execute_notebook
-from .release import nbgrader_api
+from .release import nbgrader_api, nbgrader_reason
 from .results import (
     GRADED,
     INCIDENTS,
@@ -42,6 +42,7 @@ from .results import (
     NOT_SUBMITTED,
     SCORED,
     NotebookRecord,
+    incident_place,
     incidents_from_notebook,
     load,
     results_from_notebook,
@@ -49,6 +50,7 @@ from .results import (
     save_graded,
     set_late,
 )
+from .safe_write import write_text
 from .students import (
     RosterEntry,
     identities,
@@ -286,7 +288,15 @@ def grade(
                 warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
                 for student, names in plan.items():
                     for name, fp in _sanitize(
-                        apis, staging, assignment, student, found[student], names, records, restored
+                        apis,
+                        staging,
+                        assignment,
+                        student,
+                        found[student],
+                        names,
+                        records,
+                        restored,
+                        course.db_path,
                     ).items():
                         sanitized = staging / "autograded" / student / assignment / f"{name}.ipynb"
                         token = derive_token(secret, assignment, name, student)
@@ -388,6 +398,7 @@ def _sanitize(
     names: dict[str, str],
     records: dict,
     restored: dict[tuple[str, str], str],
+    db_path: Path,
 ) -> dict[str, str]:
     """Stage a student's valid notebooks, let nbgrader sanitize the ones to run; return those.
 
@@ -410,9 +421,9 @@ def _sanitize(
         if result.get("success"):
             ready[name] = fp
             continue
-        lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-        why = lines[-1][:200] if lines else "nbgrader could not sanitize the notebook"
+        why = f"nbgrader could not read the notebook: {nbgrader_reason(result)}"[:200]
         record = NotebookRecord(NOT_GRADED, why, late=mine[name].late)
+        save(db_path, assignment, student, name, record)  # the gradebook says so too
         records[student][name] = record
     return ready
 
@@ -438,7 +449,7 @@ def _finish(
     nb = nbformat.reads(outcome["nb"], as_version=4)
     incidents = incidents_from_notebook(nb)
     status = INCIDENTS if incidents else GRADED
-    summary = "; ".join(f"cell {i['cell']}: {i['kind']}" for i in incidents)
+    summary = "; ".join(f"{incident_place(i)}: {i['kind']}" for i in incidents)
     record = NotebookRecord(
         status,
         "; ".join(filter(None, [note, summary])),
@@ -449,8 +460,5 @@ def _finish(
     )
     save_graded(course.db_path, assignment, student, name, nb, record)
     out = course.root / "autograded" / student / assignment / f"{name}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    nbformat.write(nb, str(partial))
-    os.replace(partial, out)
+    write_text(out, nbformat.writes(nb), course.root)
     records[student][name] = record

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .directory import Course, UserError, ensure_tools_on_path
 
-__all__ = ["release", "release_problems", "nbgrader_api"]
+__all__ = ["release", "release_problems", "nbgrader_api", "nbgrader_reason"]
 
 _SOLUTION_MARKERS = (
     "### BEGIN SOLUTION",
@@ -265,11 +265,11 @@ def _failure_message(
             return f"cannot release {name}: {explained}; {_unchanged(name)}"
     where = _CONVERTING.findall(log)
     at = f" (at {Path(where[-1]).name})" if where else ""
-    reason = _nbgrader_reason(result)
+    reason = nbgrader_reason(result)
     return f"nbgrader could not release {name}{at}: {reason}; {_unchanged(name)}"
 
 
-def _nbgrader_reason(result: dict) -> str:
+def nbgrader_reason(result: dict) -> str:
     """nbgrader's actual reason for a failure, dug out of its log and traceback."""
     log_lines = [
         re.sub(r"^\[[A-Z]+\] ", "", line) for line in (result.get("log") or "").splitlines()

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from .directory import Course, UserError
-from .results import SCORED, NotebookRecord, load
+from .results import SCORED, NotebookRecord, incident_place, load
+from .safe_write import write_text
 from .students import CANVAS_STUDENT_COLUMNS, RosterEntry, identities
 
 __all__ = [
@@ -195,21 +197,17 @@ def format_table(rows: list[dict], notebooks: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _write_csv(path: Path, rows: list[list[Any]]) -> Path:
-    """Write ``rows`` to ``path`` whole or not at all (a temporary file, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with open(partial, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(
-                [[format_number(v) if isinstance(v, float) else v for v in row] for row in rows]
-            )
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
+def _write_csv(path: Path, rows: list[list[Any]], root: Path | None = None) -> Path:
+    """Write ``rows`` to ``path`` whole or not at all, never through a link (below ``root``,
+    the course, no folder on the way may be one; see :mod:`gradkit.course.safe_write`)."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(
+        [[format_number(v) if isinstance(v, float) else v for v in row] for row in rows]
+    )
+    path = Path(os.path.abspath(path))  # links on the way are for write_text to refuse
+    if root is not None and path.is_relative_to(root):
+        return write_text(path, text.getvalue(), Path(root))
+    return write_text(path, text.getvalue())
 
 
 def export_csv(
@@ -221,7 +219,7 @@ def export_csv(
     cols += ["name"] if any(r["name"] for r in rows) else []
     cols += [*course.notebooks(assignment), "total", "max"]
     cols += ["late", "pending_manual", "status", "problems"]
-    return _write_csv(path, [cols, *([r[c] for c in cols] for r in rows)])
+    return _write_csv(path, [cols, *([r[c] for c in cols] for r in rows)], course.root)
 
 
 def _canvas_column(title: str) -> str:
@@ -277,7 +275,7 @@ def export_canvas_csv(
         login = r["sis_login_id"] or ("" if r["canvas_id"] else r["student"])
         student = r["name"] or r["student"]
         table.append([student, r["canvas_id"], r["sis_user_id"], login, r["section"], r["total"]])
-    return _write_csv(path, table)
+    return _write_csv(path, table, course.root)
 
 
 def _line_class(line: str) -> str:
@@ -298,7 +296,7 @@ def _notebook_feedback(record: NotebookRecord | None) -> list[str]:
         body.append(f"<p>Note: {html.escape(record.note)}</p>")
     if record.incidents:
         items = "".join(
-            f"<li>cell {int(i.get('cell', 0))}: {html.escape(str(i.get('kind', '')))}"
+            f"<li>{incident_place(i)}: {html.escape(str(i.get('kind', '')))}"
             f" — {html.escape(str(i.get('detail', '')))}</li>"
             for i in record.incidents
         )
@@ -340,14 +338,19 @@ def _written_answers(gb: Any, assignment: str, notebook: str, student: str) -> l
     return ["<h2>Written answers (graded by hand)</h2><ul>" + "".join(items) + "</ul>"]
 
 
-def write_feedback(course: Course, assignment: str) -> list[Path]:
-    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student."""
+def write_feedback(
+    course: Course, assignment: str, students: list[str] | None = None
+) -> list[Path]:
+    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student
+    (or only ``students``)."""
     from nbgrader.api import Gradebook
 
     records = _records(course, assignment)
     written = []
     with Gradebook(f"sqlite:///{course.db_path}") as gb:
         for student, mine in sorted(records.items()):
+            if students is not None and student not in students:
+                continue
             for nb_name in course.notebooks(assignment):
                 record = mine.get(nb_name)
                 body = _notebook_feedback(record)
@@ -362,9 +365,7 @@ def _write_page(
 ) -> Path:
     title = html.escape(f"{assignment} / {nb_name} — {student}")
     out = course.root / "feedback" / student / assignment / f"{nb_name}.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(_PAGE.format(title=title, body="\n".join(body)))
-    return out
+    return write_text(out, _PAGE.format(title=title, body="\n".join(body)), course.root)
 
 
 _PAGE = """<!doctype html>

@@ -36,6 +36,7 @@ __all__ = [
     "save_graded",
     "load",
     "results_from_notebook",
+    "incident_place",
     "incidents_from_notebook",
 ]
 
@@ -211,6 +212,15 @@ def results_from_notebook(nb: Any) -> list[TestResult]:
             if MIME in data:
                 found.append(TestResult.from_dict(dict(data[MIME])))
     return found
+
+
+def incident_place(incident: dict[str, Any]) -> str:
+    """Where an incident happened: ``cell 7``, or ``notebook`` for the whole run (cell -1)."""
+    try:
+        cell = int(incident.get("cell", 0))
+    except (TypeError, ValueError):
+        cell = 0
+    return "notebook" if cell < 0 else f"cell {cell}"
 
 
 def incidents_from_notebook(nb: Any) -> list[dict[str, Any]]:
