@@ -60,6 +60,8 @@ __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "IN
 
 #: Kernel arguments: in-memory history, as nbgrader's own Execute uses.
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
+#: Longest the grader drops what a kernel published during a bridge request.
+DRAIN_SECONDS = 1.0
 #: Where a graded notebook's metadata lists what happened while it ran.
 INCIDENTS_KEY = "gradkit"
 _NAME_ERROR = re.compile(r"raised NameError: name '(\w+)' is not defined")
@@ -236,8 +238,13 @@ class GradkitExecute(Execute):
         )
 
     def create_kernel_manager(self) -> Any:
-        if not self.sandbox:
-            return super().create_kernel_manager()
+        if not self.sandbox:  # the same message caps, without the sandbox
+            km = SandboxedKernelManager(
+                config=self.config, kernel_name=self.kernel_name or "python3"
+            )
+            km.sandbox_enabled = False
+            self.km = km
+            return km
         run = self._run
         km = SandboxedKernelManager(
             config=self.config,
@@ -291,8 +298,11 @@ class GradkitExecute(Execute):
                 return "ok" if status == "ok" else f"error: {msg['content'].get('ename', status)}"
 
     async def _drain_iopub(self) -> None:
-        """Drop what the kernel published during a quiet request (nothing of it is kept)."""
-        while True:
+        """Drop what the kernel published during a quiet request (nothing of it is kept),
+        for at most :data:`DRAIN_SECONDS`: a kernel that publishes without pause cannot
+        hold the grader here."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
             try:
                 await self.kc.iopub_channel.get_msg(timeout=0.01)
             except queue.Empty:

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,8 @@ import nbformat
 
 from .directory import Course, UserError
 from .integrity import changed_test_cells, restored_note
-from .pipeline import RunSettings, execute_notebook
+from .isolate import TIMED_OUT, run_isolated
+from .pipeline import RunSettings
 from .release import nbgrader_api, nbgrader_reason
 from .results import (
     GRADED,
@@ -61,6 +62,12 @@ from .students import (
 from .submissions import MAX_NOTEBOOK_BYTES, Submitted, collect_submissions
 
 __all__ = ["grade", "collect_submissions", "fingerprint_of_release"]
+
+#: Seconds a notebook's grading may run past its notebook budget (kernel start, recovery,
+#: clean-up) before it is stopped from outside, as "timed out".
+HARD_MARGIN = 120.0
+#: The status of a notebook whose grading a stopped run left unfinished.
+STOPPED = "grading stopped"
 
 # Variables the grader's process (and so nbgrader's own steps) should not carry.
 _SCRUBBED_ENV = ("PWD", "OLDPWD", "GRADKIT_SECRET_FILE", "GRADKIT_COURSE")
@@ -126,7 +133,7 @@ class _Executor:
 
     def __init__(self, jobs: int, dask: str | None):
         self.client: Any = None
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: ThreadPoolExecutor | None = None
         if dask:
             try:
                 from distributed import Client
@@ -139,11 +146,7 @@ class _Executor:
             except OSError as exc:
                 raise UserError(f"cannot reach the Dask scheduler at {dask}: {exc}") from None
         else:
-            import multiprocessing
-
-            self.pool = ProcessPoolExecutor(
-                max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
-            )
+            self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="gradkit")
 
     def require_sandbox(self) -> None:
         """Refuse a cluster with a worker that cannot sandbox kernels (before any notebook)."""
@@ -162,11 +165,12 @@ class _Executor:
                 f"kernels (e.g. {worker}: {why}); install bubblewrap there or pass --no-sandbox"
             )
 
-    def submit(self, payload: dict) -> Any:
+    def submit(self, payload: dict, hard_timeout: float) -> Any:
+        """Grade one notebook in a process of its own, killed past ``hard_timeout``."""
         if self.client is not None:
-            return self.client.submit(execute_notebook, payload, pure=False)
+            return self.client.submit(run_isolated, payload, hard_timeout, pure=False)
         assert self.pool is not None
-        return self.pool.submit(execute_notebook, payload)
+        return self.pool.submit(run_isolated, payload, hard_timeout)
 
     def wait(self, futures: Iterable[Any], block: bool) -> list[Any]:
         futures = list(futures)
@@ -305,7 +309,21 @@ def grade(
                             "token": token,
                             "settings": settings.to_dict(),
                         }
-                        pending[executor.submit(payload)] = (student, name, fp)
+                        # Until it is done, the gradebook says so: a run that stops here
+                        # leaves "grading stopped", never an earlier or an empty grade.
+                        save(
+                            course.db_path,
+                            assignment,
+                            student,
+                            name,
+                            NotebookRecord(
+                                STOPPED,
+                                "the grading run stopped before this notebook was done",
+                                late=found[student][name].late,
+                            ),
+                        )
+                        future = executor.submit(payload, settings.notebook_timeout + HARD_MARGIN)
+                        pending[future] = (student, name, fp)
                     for future in executor.wait(pending, block=False):
                         _finish(
                             course,
@@ -442,7 +460,8 @@ def _finish(
     note = "; ".join(filter(None, [found[student][name].note, restored.get((student, name), "")]))
     if "error" in outcome:
         late = found[student][name].late
-        record = NotebookRecord(NOT_GRADED, outcome["error"], fingerprint="", late=late)
+        status = TIMED_OUT if outcome.get("status") == TIMED_OUT else NOT_GRADED
+        record = NotebookRecord(status, outcome["error"], fingerprint="", late=late)
         save(course.db_path, assignment, student, name, record)
         records[student][name] = record
         return

@@ -55,8 +55,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, DottedObjectName, Int, Unicode
 
 from .cgroups import KernelGroup
 
@@ -68,6 +69,7 @@ __all__ = [
     "command",
     "doctor",
     "find_bwrap",
+    "kill_uids",
     "kill_user",
     "lease_uid",
     "probe",
@@ -217,6 +219,23 @@ def lease_uid() -> int:
 def release_uid(uid: int) -> None:
     with _lease_lock:
         _leased.discard(uid)
+
+
+def kill_uids(uids: range) -> int:
+    """SIGKILL every process whose user id is in ``uids`` (kernel ids only); how many."""
+    if uids.start < KERNEL_UID_BASE:
+        raise ValueError(f"kill_uids only removes kernel users (>= {KERNEL_UID_BASE})")
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid in uids:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except OSError:  # gone meanwhile
+            continue
+    return killed
 
 
 def kill_user(uid: int) -> int:
@@ -373,6 +392,19 @@ def doctor() -> list[tuple[str, bool, str]]:
     return rows
 
 
+class CappedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets take messages of at most :data:`MAX_MESSAGE_BYTES`
+    and queue at most :data:`RECEIVE_QUEUE` of them."""
+
+    def _context_default(self) -> Any:
+        import zmq
+
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        return context
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox.
 
@@ -392,9 +424,16 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_cgroups = Bool(True, help="Limit the sandbox with a control group (root).").tag(
         config=True
     )
+    client_class = DottedObjectName("gradkit.course.sandbox.CappedKernelClient")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        import zmq
+
+        # What the kernel sends is capped at the socket, before anything is held whole: a
+        # larger message drops the connection (ZeroMQ reconnects), and few are queued.
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self.inner_pid: int | None = None
         self._dir_fds: dict[str, int] = {}
         self._socket_fds: dict[str, int] = {}
@@ -532,6 +571,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         return problems
 
 
+#: Largest message the grader accepts from a kernel, and how many it queues per socket:
+#: outputs are capped at 1 MB per cell anyway, and bridge replies travel as files.
+MAX_MESSAGE_BYTES = 4 * 2**20
+RECEIVE_QUEUE = 64
 #: The kernel's five ZeroMQ channels.
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 #: Seconds a sandbox and its kernel get to come up.
