@@ -251,8 +251,10 @@ def test_a_syntax_error_is_named_with_its_line(graded):
 
 
 def test_duplicated_graded_cell_does_not_stop_the_batch(graded):
-    assert graded["records"]["duplicated"][NOTEBOOK].status == "graded"
+    record = graded["records"]["duplicated"][NOTEBOOK]
     assert graded["rows"]["duplicated"]["total"] == 4
+    # the copy runs as a plain cell: its grade(...) shows a result the grader does not read
+    assert [i["kind"] for i in record.incidents] == ["result outside a test cell ignored"]
 
 
 def test_corrupt_notebook_is_reported_not_silently_zero(graded):

@@ -191,3 +191,30 @@ def test_a_non_finite_return_costs_points_never_the_test(name, bad, tmp_path, mo
     assert "not finite" in said or " is inf" in said or " is nan" in said or "nan" in said, said
     assert "could not complete" not in said and "Traceback" not in said, said
     json.dumps(result.to_dict(), allow_nan=False)  # storable in the gradebook as is
+
+
+class _NoPeeking:
+    """Stands for the hidden seed in a public phase: any draw from it fails the check."""
+
+    def __getattr__(self, name):
+        raise AssertionError("a public check drew from the hidden seed")
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_public_checks_never_draw_hidden_cases_and_hidden_ones_run_last(name):
+    """The grader runs every hidden check after the notebook's last cell: only checks marked
+    ``reads_hidden`` may draw hidden cases, and they all do."""
+    from gradkit.grading.engine import SpecRun, reads_hidden
+
+    spec = SPECS[name]
+    run = SpecRun(spec, DirectCallee(spec.implementation()), POINTS, TOKEN)
+    seed = run.ctx.hidden
+    run.ctx.hidden = _NoPeeking()
+    run.public()
+    public = [r for slot in run.slots if slot for r in slot]
+    assert public and all(r.passed and not r.hidden for r in public), run.result().text()
+    assert all((slot is None) == reads_hidden(c) for slot, c in zip(run.slots, spec.checks))
+    run.ctx.hidden = seed
+    run.hidden()
+    assert all(r.hidden for c, slot in zip(spec.checks, run.slots) if reads_hidden(c) for r in slot)
+    assert run.result().score == POINTS

@@ -40,7 +40,7 @@ from traitlets import Bool, Float, Int, Unicode
 
 from ..grading.bridge import BridgeCallee, Channel
 from ..grading.codec import Folder
-from ..grading.engine import run_spec
+from ..grading.engine import SpecRun
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.specs import all_specs
@@ -62,6 +62,11 @@ __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "IN
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 #: Longest the grader drops what a kernel published during a bridge request.
 DRAIN_SECONDS = 1.0
+#: Why the tests after an incident that ends a notebook were not run.
+ENDED_BECAUSE = {
+    "notebook time limit": "the notebook used up its time",
+    "over the memory limit": "the notebook went over its memory limit",
+}
 #: Where a graded notebook's metadata lists what happened while it ran.
 INCIDENTS_KEY = "gradkit"
 _NAME_ERROR = re.compile(r"raised NameError: name '(\w+)' is not defined")
@@ -176,6 +181,10 @@ class GradkitExecute(Execute):
         self._started = 0.0
         self._out_bytes: dict[int, int] = {}
         self._truncated: set[int] = set()
+        self._ended = ""  # why the rest of the notebook is not run, once it is not
+        self._oom_kills = 0
+        #: Tests whose hidden cases are still to run: (cell, index, SpecRun, callee).
+        self._deferred: list[tuple[Any, int, SpecRun, BridgeCallee]] = []
         #: Code cells that ended in an error: index -> (exception name, first line of it).
         self._cell_errors: dict[int, tuple[str, str]] = {}
 
@@ -186,6 +195,8 @@ class GradkitExecute(Execute):
         self._incidents, self._skip, self._truncated = [], set(), set()
         self._out_bytes = {}
         self._cell_errors = {}
+        self._ended = ""
+        self._oom_kills = 0
         self._uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
         self._run = RunDir(host_kernel_dirs=not self.sandbox)
         self._channel = self._make_channel(self._run)
@@ -340,13 +351,23 @@ class GradkitExecute(Execute):
             if await self._run_quietly("pass", self.probe_timeout) != "ok":
                 self.incident(self._current, "kernel restarted", "it ignored the interrupt")
                 await self._recover(self._current)
-        elif status == "dead":
+        elif status == "dead" and not self._check_memory(self._current):
             self.incident(self._current, "kernel died", "while a function under test ran")
             await self._recover(self._current)
         return status
 
     # -- output caps ---------------------------------------------------------
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        data = msg.get("content", {}).get("data")
+        if isinstance(data, dict) and MIME in data:
+            # Only the grader writes results, into test cells it never lets the kernel run:
+            # one displayed by a student's cell is a forgery, dropped and recorded.
+            del data[MIME]
+            self.incident(
+                cell_index,
+                "result outside a test cell ignored",
+                "a cell that is not a test cell displayed a gradkit result",
+            )
         size = len(json.dumps(msg.get("content", {}), default=str))
         used = self._out_bytes.get(cell_index, 0)
         total = sum(self._out_bytes.values())
@@ -377,18 +398,20 @@ class GradkitExecute(Execute):
     ):
         self._current = cell_index
         name = graded_test(cell)
-        if time.monotonic() - self._started > self.notebook_timeout:
-            return self._out_of_time(cell, cell_index, name)
+        if not self._ended and time.monotonic() - self._started > self.notebook_timeout:
+            self._end(cell_index, "notebook time limit", f"over {self.notebook_timeout:g} s")
+        if self._ended:
+            return self._not_run(cell, name)
         if name is not None:
-            return await self._grade_cell(cell, cell_index, name, execution_count)
+            result = await self._grade_cell(cell, cell_index, name, execution_count)
+            self._check_memory(cell_index)
+            return result
         self._timed_out = False
         try:
             result = await super().async_execute_cell(
                 cell, cell_index, execution_count, store_history
             )
         except DeadKernelError:
-            self.incident(cell_index, "kernel died", "it was restarted; this cell was not rerun")
-            self._skip.add(cell_index)
             cell.outputs = [
                 new_output(
                     "error",
@@ -397,8 +420,14 @@ class GradkitExecute(Execute):
                     traceback=["KernelDied: the kernel died while running this cell"],
                 )
             ]
+            if self._check_memory(cell_index):
+                return cell
+            self.incident(cell_index, "kernel died", "it was restarted; this cell was not rerun")
+            self._skip.add(cell_index)
             await self._recover(cell_index)
             return cell
+        if self._check_memory(cell_index):
+            return result
         if self._timed_out:
             self.incident(cell_index, "timeout", f"the cell ran over {self.timeout} s")
             self._skip.add(cell_index)
@@ -417,16 +446,35 @@ class GradkitExecute(Execute):
             self.incident(cell_index, "memory limit", "the cell ran out of memory")
         return result
 
-    def _out_of_time(self, cell: Any, cell_index: int, name: str | None) -> Any:
-        if not any(i["kind"] == "notebook time limit" for i in self._incidents):
-            self.incident(cell_index, "notebook time limit", f"over {self.notebook_timeout:g} s")
+    def _end(self, cell_index: int, kind: str, detail: str) -> None:
+        """Run no more of the notebook: the tests after ``cell_index`` are not run."""
+        self.incident(cell_index, kind, detail)
+        self._ended = ENDED_BECAUSE.get(kind, kind)
+
+    def _not_run(self, cell: Any, name: str | None) -> Any:
         if name is not None:
             points = float(cell.metadata["nbgrader"].get("points", 0))
-            problem = f"not run: the notebook used up its {self.notebook_timeout:g} s"
+            problem = f"not run: {self._ended}"
             cell.outputs = result_outputs(TestResult(test=name, points=points, problem=problem))
         return cell
 
+    def _check_memory(self, cell_index: int) -> bool:
+        """End the notebook if its sandbox went over its memory limit (the control group
+        killed a process of it); True when it did."""
+        km = getattr(self, "km", None)
+        group = getattr(km, "group", None)
+        kills = group.oom_kills() if group is not None else 0
+        if kills <= self._oom_kills:
+            return False
+        self._oom_kills = kills
+        limit = f"{Limits().memory_total / 2**30:g} GiB"
+        self._end(cell_index, "over the memory limit", f"the sandbox used over {limit}")
+        return True
+
     async def _grade_cell(self, cell: Any, cell_index: int, name: str, count: int | None):
+        """Run a test's public checks now; its hidden cases run after the last cell
+        (:meth:`_finish_tests`). Until then the cell holds the verdict with its hidden cases
+        failed, so a run that never gets there grades nothing it did not check."""
         spec = all_specs()[name]
         points = float(cell.metadata["nbgrader"].get("points", 0))
         loop = asyncio.get_running_loop()
@@ -441,21 +489,55 @@ class GradkitExecute(Execute):
             forbidden=spec.forbidden_names(),
             budget=float(self.timeout or 30),
         )
-        try:
-            result = await loop.run_in_executor(None, run_spec, spec, callee, points, self._token)
-        except Exception as exc:  # one test's failure never costs the notebook's other tests
-            self.log.error("grading %s failed: %s", name, exc, exc_info=True)
-            why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            result = TestResult(
-                test=name,
-                points=points,
-                problem=f"the grader could not run this test ({why[:150]})",
-            )
-        self._explain_skipped_names(result, cell_index)
         self.code_cells_executed += 1
         cell.execution_count = count or self.code_cells_executed
-        cell.outputs = result_outputs(result, cell.execution_count)
+        run = SpecRun(spec, callee, points, self._token)
+        try:
+            await loop.run_in_executor(None, run.public)
+        except Exception as exc:  # one test's failure never costs the notebook's other tests
+            self._write_result(cell, cell_index, self._failed(name, points, exc))
+            return cell
+        self._write_result(cell, cell_index, run.skip_hidden("the notebook did not finish"))
+        self._deferred.append((cell, cell_index, run, callee))
         return cell
+
+    @staticmethod
+    def _failed(name: str, points: float, exc: Exception) -> TestResult:
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return TestResult(
+            test=name, points=points, problem=f"the grader could not run this test ({why[:150]})"
+        )
+
+    def _write_result(self, cell: Any, cell_index: int, result: TestResult) -> None:
+        self._explain_skipped_names(result, cell_index)
+        cell.outputs = result_outputs(result, cell.execution_count)
+
+    async def _async_finish_tests(self) -> None:
+        """Each test's hidden cases, after the notebook's last cell: the student's code meets
+        its hidden inputs only once nothing it prints, raises or displays is kept."""
+        loop = asyncio.get_running_loop()
+        deferred, self._deferred = self._deferred, []
+        for cell, cell_index, run, callee in deferred:
+            self._current = cell_index
+            if self._ended:
+                result = run.skip_hidden(self._ended)
+            else:
+                callee.deadline = time.monotonic() + callee.budget
+                callee.reset()
+                try:
+                    await loop.run_in_executor(None, run.hidden)
+                    result = run.result()
+                except Exception as exc:
+                    result = self._failed(run.spec.name, run.points, exc)
+            self._write_result(cell, cell_index, result)
+
+    finish_tests = run_sync(_async_finish_tests)
+
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
+        out = super().preprocess_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self.finish_tests()
+        return out
 
     def _explain_skipped_names(self, result: TestResult, upto: int) -> None:
         """A function that is not defined gets the reason: a demo cell (skipped when

@@ -204,9 +204,13 @@ def load(db_path: Path, assignment: str) -> dict[str, dict[str, NotebookRecord]]
 
 
 def results_from_notebook(nb: Any) -> list[TestResult]:
-    """The test results the grader wrote into an executed notebook's test cells."""
+    """The test results the grader wrote into an executed notebook's test cells (a result
+    anywhere else was not written by the grader and is not read)."""
     found = []
     for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
         for output in cell.get("outputs", []):
             data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
             if MIME in data:

@@ -117,7 +117,7 @@ class Limits:
     ``memory_total`` all of the sandbox's memory, tmpfs files included (a control
     group, root graders only); ``disk`` is what the kernel may write in its home and
     ``/tmp`` together; ``replies`` the room for bridge replies (the grader reads at
-    most 256 MiB of arrays per reply).
+    most 64 MiB of arrays and 8 MiB of JSON per reply).
     """
 
     memory: int = 2 * 2**30
@@ -128,7 +128,7 @@ class Limits:
     cpu_seconds: int = 1200
     cpus: float = 1.0
     disk: int = 512 * 2**20
-    replies: int = 272 * 2**20
+    replies: int = 80 * 2**20
 
     @property
     def home_size(self) -> int:

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from .callee import Call, Outcome
-from .codec import BridgeDataError, Decoder, Encoder, Folder, read_json, write_json
+from .codec import (
+    MAX_REPLY_BYTES,
+    BridgeDataError,
+    Decoder,
+    Encoder,
+    Folder,
+    read_json,
+    write_json,
+)
 from .engine import CalleeLost
 from .spec import Inputs
 
@@ -154,6 +162,10 @@ class BridgeCallee:
         self.deadline = time.monotonic() + self.budget
         self._reset = True
 
+    def reset(self) -> None:
+        """Let the next request clear what the kernel keeps for the tests (caches)."""
+        self._reset = True
+
     def run(self, calls: list[Call]) -> list[Outcome]:
         out: list[Outcome | None] = [None] * len(calls)
         plain = [i for i, c in enumerate(calls) if c.repeats <= 0]
@@ -224,7 +236,7 @@ class BridgeCallee:
                 if not isinstance(raws, list) or len(raws) != len(calls):
                     raise BridgeDataError("the reply does not hold one outcome per call")
                 names = set(self.forbidden)
-                decoder = Decoder(out, prefix=f"{n}-r")
+                decoder = Decoder(out, budget=MAX_REPLY_BYTES, prefix=f"{n}-r")
                 return [_decode_outcome(r, decoder, names) for r in raws], seconds
             except BridgeDataError as exc:
                 raise CalleeLost(f"the reply from your kernel was not usable: {exc}") from None

@@ -17,7 +17,15 @@ import sys
 from typing import Any
 
 from .callee import Call, Outcome, describe_error, invoke
-from .codec import BridgeDataError, Decoder, Encoder, Folder, read_json, write_json
+from .codec import (
+    MAX_REPLY_BYTES,
+    BridgeDataError,
+    Decoder,
+    Encoder,
+    Folder,
+    read_json,
+    write_json,
+)
 from .delegation import resolve
 
 __all__ = ["serve"]
@@ -85,7 +93,7 @@ def serve(req: str, out: str, number: int) -> None:
             _KEPT.clear()
         namespace = _namespace()
         forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
-        enc = Encoder(replies, f"{number}-r")
+        enc = Encoder(replies, f"{number}-r", budget=MAX_REPLY_BYTES)
         decoder = Decoder(requests, prefix=f"{number}-a")
         outcomes: list[dict[str, Any]] = []
         for raw in request["calls"]:

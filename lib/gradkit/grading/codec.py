@@ -55,11 +55,15 @@ __all__ = [
     "Opaque",
     "MAX_DEPTH",
     "MAX_ITEMS",
+    "MAX_REPLY_BYTES",
 ]
 
 #: Largest JSON document and largest total of arrays one message may carry.
 MAX_JSON_BYTES = 8 * 2**20
 MAX_ARRAY_BYTES = 256 * 2**20
+#: Largest total of arrays a kernel's reply may carry: no graded function returns more
+#: than a few MiB (the mutation check sends the largest inputs, 12 MiB, back).
+MAX_REPLY_BYTES = 64 * 2**20
 #: Deepest nesting and most items (containers and leaves) one value may have: far
 #: beyond any honest return value, far below what would exhaust the grader.
 MAX_DEPTH = 50
@@ -252,9 +256,10 @@ class Encoder:
     planted link) or the message grows past :data:`MAX_ARRAY_BYTES` of arrays.
     """
 
-    def __init__(self, folder: Folder | Path | str, prefix: str):
+    def __init__(self, folder: Folder | Path | str, prefix: str, budget: int = MAX_ARRAY_BYTES):
         self.folder = _folder(folder)
         self.prefix = prefix
+        self.budget = budget
         self._files: dict[int, str] = {}
         self._keep_alive: list[Any] = []
         self.bytes = 0
@@ -269,8 +274,8 @@ class Encoder:
         name = self._files.get(id(arr))
         if name is None:
             name = f"{self.prefix}{len(self._files) + 1}.npy"
-            if self.bytes + arr.nbytes > MAX_ARRAY_BYTES:
-                raise BridgeDataError(f"more than {MAX_ARRAY_BYTES} bytes of arrays in one message")
+            if self.bytes + arr.nbytes > self.budget:
+                raise BridgeDataError(f"more than {self.budget} bytes of arrays in one message")
             self.bytes += arr.nbytes
             with os.fdopen(self.folder.create(name), "wb") as fh:
                 np.save(fh, arr, allow_pickle=False)
@@ -282,7 +287,7 @@ class Encoder:
         arr = np.asarray(value)  # a subclass (matrix, masked array) crosses as its data
         if not _data_dtype(arr.dtype):
             return {"__opaque__": f"an array of dtype {arr.dtype}"}
-        if arr.nbytes > MAX_ARRAY_BYTES - self.bytes:
+        if arr.nbytes > self.budget - self.bytes:
             return {"__opaque__": f"an array of {arr.nbytes} bytes, more than the grader reads"}
         return {"__array__": self._file(value if type(value) is np.ndarray else arr)}
 

@@ -16,6 +16,7 @@ rules:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from .result import CheckResult, TestResult
 from .seeds import hidden_rng, is_practice
 from .spec import Inputs, Spec
 
-__all__ = ["Context", "CalleeLost", "run_spec", "STUDENT", "REFERENCE"]
+__all__ = ["Context", "CalleeLost", "SpecRun", "run_spec", "reads_hidden", "STUDENT", "REFERENCE"]
 
 STUDENT = "student"
 REFERENCE = "reference"
@@ -58,6 +59,9 @@ class Context:
         self.evidence: dict[str, list[int]] = {m.id: [0, 0] for m in spec.mistakes}
         #: Every outcome of the student's calls, in order (mutation, delegation).
         self.student_log: list[tuple[str, Call, Outcome]] = []
+        #: What times the reference for a speed check: by default the reference here, in
+        #: this process; the grader times it in a kernel of its own, as the student's.
+        self.reference_timer: Any = self.callees[REFERENCE]
 
     @property
     def mistakes(self):
@@ -168,39 +172,117 @@ def _check_failed(check: Any, exc: Exception) -> CheckResult:
     )
 
 
-def run_spec(
-    spec: Spec, student: Any, points: float, hidden_token: str | None = None
-) -> TestResult:
-    """Grade ``student`` (a callee) against ``spec``; ``hidden_token`` adds the hidden cases."""
-    ctx = Context(spec, student, hidden_rng(hidden_token, spec.name))
-    results: list[CheckResult] = []
-    problem = ""
-    for check in spec.checks:
+def reads_hidden(check: Any) -> bool:
+    """Whether a check draws cases from the student's hidden seed (they run last)."""
+    return bool(getattr(check, "reads_hidden", False))
+
+
+class SpecRun:
+    """One test of one student, in two phases: :meth:`public` runs every check that does
+    not draw hidden cases, :meth:`hidden` the ones that do, and :meth:`result` assembles
+    the verdict in the spec's order of checks.
+
+    The grader calls every test's public phase while the notebook runs and every hidden
+    phase after the notebook's last cell, so the student's code sees its hidden inputs
+    only once nothing it prints, raises or displays can reach what the student is shown;
+    a hidden case reports pass or fail and a diagnosis, never the code's own words.
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        student: Any,
+        points: float,
+        hidden_token: str | None = None,
+        reference_timer: Any = None,
+    ):
+        self.spec = spec
+        self.points = float(points)
+        self.token = hidden_token
+        self.ctx = Context(spec, student, hidden_rng(hidden_token, spec.name))
+        if reference_timer is not None:
+            self.ctx.reference_timer = reference_timer
+        self.slots: list[list[CheckResult] | None] = [None] * len(spec.checks)
+        self.problem = ""
+
+    def _run(self, index: int, check: Any) -> None:
         try:
             with np.errstate(all="ignore"):  # nan and inf from a student's values are data
-                results.extend(check.run(ctx))
+                self.slots[index] = list(check.run(self.ctx))
         except CalleeLost as exc:
-            problem = f"grading stopped: {exc}"
-            break
+            self.problem = f"grading stopped: {exc}"
         except Exception as exc:  # whatever a student's value does to a check costs that check
-            results.append(_check_failed(check, exc))
-    _finalize(ctx, results)
-    delegated = next((o.delegated for _, _, o in ctx.student_log if o.delegated), "")
-    if delegated and not problem:
-        problem = (
-            f"your function ran {delegated} (gradkit's reference): write "
-            f"{spec.primary} yourself; this test scores 0"
+            self.slots[index] = [_check_failed(check, exc)]
+
+    def public(self) -> SpecRun:
+        for index, check in enumerate(self.spec.checks):
+            if self.problem:
+                break
+            if not reads_hidden(check):
+                self._run(index, check)
+        return self
+
+    def hidden(self) -> SpecRun:
+        for index, check in enumerate(self.spec.checks):
+            if self.problem:
+                break
+            if reads_hidden(check):
+                self._run(index, check)
+        return self
+
+    def skip_hidden(self, why: str) -> TestResult:
+        """The verdict with every hidden check that has not run counted as failed (``why``)."""
+        slots = list(self.slots)
+        for index, check in enumerate(self.spec.checks):
+            if reads_hidden(check) and slots[index] is None and self.token is not None:
+                weight = getattr(check, "weight", 1.0)
+                slots[index] = [
+                    CheckResult(
+                        "hidden cases",
+                        False,
+                        float(weight),
+                        "values",
+                        f"not run: {why}",
+                        hidden=True,
+                    )
+                ]
+        return self._result(slots)
+
+    def result(self) -> TestResult:
+        return self._result(self.slots)
+
+    def _result(self, slots: list[list[CheckResult] | None]) -> TestResult:
+        results = [copy.copy(r) for slot in slots if slot is not None for r in slot]
+        ctx, problem = self.ctx, self.problem
+        _finalize(ctx, results)
+        delegated = next((o.delegated for _, _, o in ctx.student_log if o.delegated), "")
+        if delegated and not problem:
+            problem = (
+                f"your function ran {delegated} (gradkit's reference): write "
+                f"{self.spec.primary} yourself; this test scores 0"
+            )
+        note = ""
+        if is_practice(self.token):
+            for r in results:
+                if r.hidden:
+                    r.name = r.name.replace("hidden case", "practice case")
+            if any(r.hidden for r in results):
+                note = PRACTICE_NOTE
+        return TestResult(
+            test=self.spec.name, points=self.points, checks=results, problem=problem, note=note
         )
-    note = ""
-    if is_practice(hidden_token):
-        for r in results:
-            if r.hidden:
-                r.name = r.name.replace("hidden case", "practice case")
-        if any(r.hidden for r in results):
-            note = PRACTICE_NOTE
-    return TestResult(
-        test=spec.name, points=float(points), checks=results, problem=problem, note=note
-    )
+
+
+def run_spec(
+    spec: Spec,
+    student: Any,
+    points: float,
+    hidden_token: str | None = None,
+    reference_timer: Any = None,
+) -> TestResult:
+    """Grade ``student`` (a callee) against ``spec``; ``hidden_token`` adds the hidden cases
+    (run after every other check, see :class:`SpecRun`)."""
+    return SpecRun(spec, student, points, hidden_token, reference_timer).public().hidden().result()
 
 
 def call_for(spec: Spec, inputs: Inputs, fn: str | None = None, **options: Any) -> Call:

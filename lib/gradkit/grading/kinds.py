@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -61,6 +61,9 @@ __all__ = [
 class Hidden:
     """Run ``check(case)`` on ``count`` cases drawn from the student's seed; report each as
     "hidden case k" with its detail withheld (the diagnosis is kept)."""
+
+    #: Draws its cases from the student's hidden seed: run after every other check.
+    reads_hidden: ClassVar[bool] = True
 
     check: Callable[[Case], Any]
     make: Callable[[np.random.Generator], Inputs]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -207,6 +207,9 @@ class OwnBackward:
 @dataclass
 class HiddenPairCases:
     """Forward output and every gradient equal the reference's on the student's hidden cases."""
+
+    #: Draws its cases from the student's hidden seed: run after every other check.
+    reads_hidden: ClassVar[bool] = True
 
     make: Callable[[np.random.Generator], Inputs]
     fwd: str

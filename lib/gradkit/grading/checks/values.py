@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -268,6 +268,9 @@ class HiddenCases:
     Runs only when the grader supplies a token. A result names the case by
     number only: never its inputs, shapes or expected values.
     """
+
+    #: Draws its cases from the student's hidden seed: run after every other check.
+    reads_hidden: ClassVar[bool] = True
 
     make: Callable[[np.random.Generator], Inputs]
     count: int = 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class HiddenModes:
     case passes when they all pass in both modes. Like every hidden result,
     it names the case by number and mode only; the diagnosis is kept.
     """
+
+    #: Draws its cases from the student's hidden seed: run after every other check.
+    reads_hidden: ClassVar[bool] = True
 
     make: Callable[[np.random.Generator], Inputs]
     inner: Callable[[list[Case]], Sequence[Any]]

@@ -6,6 +6,7 @@ rescales each unit's incoming weight vector (a column of w (D, M)) to norm at mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -60,6 +61,9 @@ def _hidden_params(kind: str):
 class HiddenKind:
     """Hidden case number ``number``, always of penalty ``kind``: every student gets one hidden
     case per kind, so a bug in one kind's branch costs everyone the same."""
+
+    #: Draws its cases from the student's hidden seed: run after every other check.
+    reads_hidden: ClassVar[bool] = True
 
     kind: str
     number: int
