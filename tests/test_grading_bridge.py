@@ -54,7 +54,7 @@ def bridge(tmp_path, spec_name=None, execute=in_process, budget=30.0):
 
 
 def test_values_survive_the_round_trip(tmp_path):
-    x = np.arange(6.0).reshape(2, 3)
+    x = np.arange(12_000.0).reshape(2, 6_000)  # over INLINE_BYTES: a file
     value = {
         "t": (x, np.float32(1.5), 3, None, True, "s"),
         "l": [x, np.array([1, 2], dtype=np.int64)],
@@ -72,7 +72,7 @@ def test_values_survive_the_round_trip(tmp_path):
     assert back["l"][1].dtype == np.int64 and back["inf"] == float("inf")
     assert back["fn"] == Fn.of("exp", a=2.0) and back["rng"] == Rng(5) and back["kept"] == Kept(3)
     assert isinstance(back["inputs"], Inputs) and back["inputs"].kwargs == {"reg": 0.5}
-    assert len(list(tmp_path.glob("a*.npy"))) == 2  # x is written once, scalars inline
+    assert len(list(tmp_path.glob("a*.npy"))) == 1  # x is written once; the rest inline
 
 
 def test_what_cannot_cross_comes_back_opaque(tmp_path):
@@ -111,7 +111,7 @@ def test_encoder_never_writes_through_a_planted_link(tmp_path):
     target.write_text("precious")
     os.symlink(target, tmp_path / "a1.npy")
     with pytest.raises(FileExistsError):
-        Encoder(tmp_path, "a")(np.zeros(2))
+        Encoder(tmp_path, "a")(np.zeros(20_000))
     assert target.read_text() == "precious"
 
 
@@ -198,13 +198,94 @@ def test_the_request_and_its_reply_are_removed(tmp_path, notebook):
     assert list((tmp_path / "bridge" / "out").iterdir()) == []
 
 
-def test_timed_calls_measure_the_round_trip(tmp_path, notebook):
-    notebook["f"] = linear.svm_loss_vectorized
-    call = Call(
-        "f", inputs(np.zeros((5, 3)), np.ones((4, 5)), np.zeros(4, dtype=int), 0.0), repeats=2
+def _timing_batches(repeats=3, calls=4):
+    from gradkit.grading.timing import fresh_inputs
+
+    base = inputs(
+        np.random.default_rng(0).normal(size=(30, 4)) * 0.01,
+        np.random.default_rng(1).normal(size=(200, 30)),
+        np.random.default_rng(2).integers(0, 4, size=200),
+        0.1,
     )
-    out = bridge(tmp_path).run([call])[0]
-    assert out.ok and 0 < out.seconds < 1
+    fresh = fresh_inputs(base, repeats * calls, seed=7)
+    return [fresh[i : i + calls] for i in range(0, len(fresh), calls)]
+
+
+def test_timed_calls_send_the_data_once_and_time_whole_requests(tmp_path, notebook):
+    seen = []
+
+    def spy(code: str, timeout: float) -> str:
+        req, _, n = _serve_args(code)
+        seen.append(read_json(req, f"{n}-request.json"))
+        return in_process(code, timeout)
+
+    notebook["f"] = linear.svm_loss_vectorized
+    batches = _timing_batches()
+    seconds, outcomes = bridge(tmp_path, execute=spy).time_calls("f", batches, ("data", "data"))
+    assert 0 < seconds < 1 and len(outcomes) == 12 and all(o.ok for o in outcomes)
+    keep, *timed = seen
+    assert keep["calls"][0]["fn"] == "@keep" and len(timed) == 3
+    assert all(r["timed"] and len(r["calls"]) == 4 for r in timed)
+    # X and y went once; every timed call carries a W of its own
+    assert all("__kept__" in json.dumps(c["inputs"]) for r in timed for c in r["calls"])
+    expected = [linear.svm_loss_vectorized(*inp.args) for b in batches for inp in b]
+    assert all(np.allclose(o.value[1], e[1]) for o, e in zip(outcomes, expected))
+
+
+def test_no_timed_call_sees_inputs_an_earlier_one_saw(tmp_path, notebook):
+    """A function that remembers answers never finds one: every W is new."""
+    seen: set = set()
+    hits = []
+
+    def memo(W, X, y, reg):
+        key = W.tobytes()
+        hits.append(key in seen)
+        seen.add(key)
+        return linear.svm_loss_vectorized(W, X, y, reg)
+
+    notebook["f"] = memo
+    bridge(tmp_path).time_calls("f", _timing_batches(), ("data", "data"))
+    assert len(hits) == 12 and not any(hits)
+
+
+def test_a_loop_is_slow_against_the_reference_timed_the_same_way(tmp_path, notebook):
+    from gradkit.grading.engine import run_spec
+
+    spec = get_spec("svm_loss_vectorized")
+    notebook["svm_loss_vectorized"] = linear.svm_loss_naive  # right values, Python loops
+    reference = BridgeCallee(in_process, tmp_path / "ref")  # stands for the reference kernel
+    ref_namespace = {"svm_loss_vectorized": linear.svm_loss_vectorized}
+
+    def timer(fn, batches, returns):
+        original = bridge_kernel._namespace
+        bridge_kernel._namespace = lambda: ref_namespace
+        try:
+            return reference.time_calls(fn, batches, returns)
+        finally:
+            bridge_kernel._namespace = original
+
+    reference_timer = type("Timer", (), {"time_calls": staticmethod(timer)})()
+    result = run_spec(spec, bridge(tmp_path), 3, None, reference_timer=reference_timer)
+    speed = next(c for c in result.checks if c.name.startswith("fast enough"))
+    assert not speed.passed and "slower than the reference" in speed.detail
+
+
+def test_a_function_fast_because_it_returns_old_answers_fails_the_speed_check(tmp_path, notebook):
+    from gradkit.grading.engine import run_spec
+
+    spec = get_spec("svm_loss_vectorized")
+    answers: dict = {}
+
+    def replays(W, X, y, reg):  # right the first time for each data set, then replays
+        key = (X.shape, float(reg))
+        if key not in answers:
+            answers[key] = linear.svm_loss_vectorized(W, X, y, reg)
+        return answers[key]
+
+    notebook["svm_loss_vectorized"] = replays
+    result = run_spec(spec, bridge(tmp_path), 3, None)
+    speed = next(c for c in result.checks if c.name.startswith("fast enough"))
+    assert not speed.passed and "other values when it was timed" in speed.detail
 
 
 def test_requests_are_plain_json(tmp_path, notebook):
@@ -218,5 +299,5 @@ def test_requests_are_plain_json(tmp_path, notebook):
     notebook["f"] = lambda x: x
     bridge(tmp_path, execute=spy).run([Call("f", inputs(np.ones(2)))])
     assert seen[0]["calls"][0]["inputs"] == {
-        "__inputs__": [[{"__array__": "1-a1.npy"}], {"__dict__": {}}]
+        "__inputs__": [[{"__inline__": ["<f8", [2], "AAAAAAAA8D8AAAAAAADwPw=="]}], {"__dict__": {}}]
     }

@@ -103,6 +103,20 @@ def test_every_plain_value_round_trips_exactly(tmp_path_factory, value):
     assert same(round_trip(value, tmp_path_factory.mktemp("msg")), value)
 
 
+big_arrays = plain_dtypes.flatmap(
+    lambda dt: hnp.arrays(
+        dt, st.integers(65_536 // max(dt.itemsize, 1) + 1, 65_536 // max(dt.itemsize, 1) + 50)
+    )
+)
+
+
+@given(big_arrays)
+def test_large_arrays_round_trip_through_files(tmp_path_factory, value):
+    directory = tmp_path_factory.mktemp("msg")
+    assert same(round_trip(value, directory), value)
+    assert len(list(directory.glob("*.npy"))) == 1
+
+
 @given(numpy_scalars)
 def test_numpy_scalars_keep_their_dtype(tmp_path_factory, value):
     back = round_trip(value, tmp_path_factory.mktemp("msg"))

@@ -39,14 +39,17 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Int, Unicode
 
 from ..grading.bridge import BridgeCallee, Channel
+from ..grading.callee import DirectCallee
 from ..grading.codec import Folder
 from ..grading.engine import SpecRun
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
+from ..grading.spec import dotted_name
 from ..grading.specs import all_specs
 from .rundir import RunDir
 from .sandbox import (
     IPC_PREFIX,
+    LAUNCH_TIMEOUT,
     NOBODY,
     SANDBOX_OUT,
     Limits,
@@ -183,6 +186,7 @@ class GradkitExecute(Execute):
         self._truncated: set[int] = set()
         self._ended = ""  # why the rest of the notebook is not run, once it is not
         self._oom_kills = 0
+        self._ref: dict[str, Any] | None = None  # the reference's kernel, once started
         #: Tests whose hidden cases are still to run: (cell, index, SpecRun, callee).
         self._deferred: list[tuple[Any, int, SpecRun, BridgeCallee]] = []
         #: Code cells that ended in an error: index -> (exception name, first line of it).
@@ -204,6 +208,8 @@ class GradkitExecute(Execute):
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
+            if self._ref is not None:
+                run_sync(self._stop_reference)()
             problems = list(self._channel.problems)
             if self._uid is not None:
                 kill_user(self._uid)  # whatever the kernel left behind
@@ -287,10 +293,15 @@ class GradkitExecute(Execute):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
-    async def _run_quietly(self, source: str, timeout: float) -> str:
+    async def _run_quietly(
+        self, source: str, timeout: float, kc: Any = None, km: Any = None
+    ) -> str:
         """Execute ``source`` without recording output: ``"ok"``, ``"timeout"``, ``"dead"``
-        or ``"error: <name>"``."""
-        msg_id = self.kc.execute(source, silent=True, store_history=False, allow_stdin=False)
+        or ``"error: <name>"`` (in the student's kernel, or the one of ``kc`` and ``km``)."""
+        kc = kc or self.kc
+        km = km or self.km
+        await self._drain_iopub(kc)  # what earlier requests published: dropped, not waited for
+        msg_id = kc.execute(source, silent=True, store_history=False, allow_stdin=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -298,26 +309,101 @@ class GradkitExecute(Execute):
             if remaining <= 0:
                 return "timeout"
             try:
-                msg = await self.kc.shell_channel.get_msg(timeout=min(remaining, 1.0))
+                msg = await kc.shell_channel.get_msg(timeout=min(remaining, 1.0))
             except queue.Empty:
-                if not await self.km.is_alive():
+                if not await km.is_alive():
                     return "dead"
                 continue
             if msg["parent_header"].get("msg_id") == msg_id:
-                await self._drain_iopub()
                 status = msg["content"].get("status")
                 return "ok" if status == "ok" else f"error: {msg['content'].get('ename', status)}"
 
-    async def _drain_iopub(self) -> None:
-        """Drop what the kernel published during a quiet request (nothing of it is kept),
-        for at most :data:`DRAIN_SECONDS`: a kernel that publishes without pause cannot
-        hold the grader here."""
+    async def _drain_iopub(self, kc: Any = None) -> None:
+        """Drop what the kernel has published since the last quiet request (nothing of it is
+        kept), for at most :data:`DRAIN_SECONDS`: a kernel that publishes without pause
+        cannot hold the grader here."""
+        kc = kc or self.kc
         deadline = time.monotonic() + DRAIN_SECONDS
         while time.monotonic() < deadline:
             try:
-                await self.kc.iopub_channel.get_msg(timeout=0.01)
+                await kc.iopub_channel.get_msg(timeout=0)
             except queue.Empty:
                 return
+
+    # -- the reference's kernel (speed checks) ------------------------------------------
+    async def _reference_callee(self, spec: Any) -> BridgeCallee:
+        """A bridge to a kernel of the grader's own, started on first use, in the same
+        sandbox as the student's and with no student code in it, where the speed checks
+        time the reference the way they time the student's function."""
+        run = self._run
+        if self._ref is None:
+            uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
+            km = SandboxedKernelManager(
+                config=self.config,
+                kernel_name=self.kernel_name or "python3",
+                transport="ipc",
+                ip=IPC_PREFIX if self.sandbox else str(run.dir("ipc") / "reference"),
+                connection_file=str(run.dir("conn") / "reference.json"),
+                sandbox_readonly=os.pathsep.join([str(run.dir("conn")), str(run.dir("req"))]),
+                sandbox_workdir=str(run.path),
+                sandbox_memory=self.sandbox_memory,
+                sandbox_uid=NOBODY if uid is None else uid,
+            )
+            km.sandbox_enabled = self.sandbox
+            self._ref = {"km": km, "uid": uid, "imported": set()}
+            await km.start_kernel(
+                extra_arguments=list(self.extra_arguments),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=str(run.path),
+            )
+            kc = km.client()
+            started = kc.start_channels()
+            if asyncio.iscoroutine(started):
+                await started
+            await kc.wait_for_ready(timeout=60)
+            out = km.out_folder() if self.sandbox else run.folders["out"]
+            self._ref["kc"] = kc
+            self._ref["channel"] = Channel(
+                run.folders["req"],
+                km.out_folder if self.sandbox else (lambda: out),
+                str(run.dir("req")),
+                SANDBOX_OUT if self.sandbox else str(out.path),
+                numbers=self._channel.numbers,
+                problems=self._channel.problems,
+            )
+        ref, budget = self._ref, float(self.timeout or 30)
+        for name, func in spec.implementation().items():
+            if name not in ref["imported"]:
+                module, _, attr = dotted_name(func).rpartition(".")
+                code = f"globals()[{name!r}] = __import__({module!r}, fromlist=['x']).{attr}"
+                if await self._run_quietly(code, budget, ref["kc"], ref["km"]) != "ok":
+                    raise RuntimeError(f"the reference kernel could not import {module}.{attr}")
+                ref["imported"].add(name)
+        loop = asyncio.get_running_loop()
+
+        def execute(code: str, timeout: float) -> str:
+            future = asyncio.run_coroutine_threadsafe(
+                self._run_quietly(code, timeout, ref["kc"], ref["km"]), loop
+            )
+            return future.result()
+
+        return BridgeCallee(execute, ref["channel"], budget=budget)
+
+    async def _stop_reference(self) -> None:
+        ref, self._ref = self._ref, None
+        if ref is None:
+            return
+        try:
+            if "kc" in ref:
+                ref["kc"].stop_channels()
+            await ref["km"].shutdown_kernel(now=True)
+        except Exception as exc:  # the kernel is killed below either way
+            self.log.warning("stopping the reference kernel: %s", exc)
+        if ref["uid"] is not None:
+            kill_user(ref["uid"])
+            release_uid(ref["uid"])
+        self._channel.problems.extend(ref["km"].remove_group())
 
     async def _recover(self, upto: int) -> None:
         """Restart the kernel and replay the cells before ``upto`` (except skipped ones)."""
@@ -491,7 +577,7 @@ class GradkitExecute(Execute):
         )
         self.code_cells_executed += 1
         cell.execution_count = count or self.code_cells_executed
-        run = SpecRun(spec, callee, points, self._token)
+        run = SpecRun(spec, callee, points, self._token, _ReferenceTimer(self, spec, loop))
         try:
             await loop.run_in_executor(None, run.public)
         except Exception as exc:  # one test's failure never costs the notebook's other tests
@@ -530,6 +616,7 @@ class GradkitExecute(Execute):
                 except Exception as exc:
                     result = self._failed(run.spec.name, run.points, exc)
             self._write_result(cell, cell_index, result)
+        await self._stop_reference()
 
     finish_tests = run_sync(_async_finish_tests)
 
@@ -584,3 +671,23 @@ class GradkitExecute(Execute):
     # rebind them so the overrides above are what runs.
     execute_cell = run_sync(async_execute_cell)
     start_new_kernel = run_sync(async_start_new_kernel)
+
+
+class _ReferenceTimer:
+    """What a speed check times the reference with, when the grader runs it: the reference's
+    own kernel (:meth:`GradkitExecute._reference_callee`), started on first use. Should that
+    kernel not start, the reference is timed in the grader's process, and the log says so."""
+
+    def __init__(self, ep: GradkitExecute, spec: Any, loop: asyncio.AbstractEventLoop):
+        self.ep, self.spec, self.loop = ep, spec, loop
+
+    def time_calls(self, fn: str, batches: list, returns: Any) -> Any:
+        try:
+            future = asyncio.run_coroutine_threadsafe(
+                self.ep._reference_callee(self.spec), self.loop
+            )
+            callee = future.result(timeout=LAUNCH_TIMEOUT + 30)
+        except Exception as exc:
+            self.ep.log.warning("timing the reference in the grader's process: %s", exc)
+            return DirectCallee(self.spec.implementation()).time_calls(fn, batches, returns)
+        return callee.time_calls(fn, batches, returns)

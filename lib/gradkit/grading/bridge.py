@@ -8,9 +8,8 @@ directory, asks the kernel to run
 The kernel's code is untrusted: everything it sends is validated, nothing
 it produced is unpickled, and the verdict is computed here.
 
-Speed is measured here too: a timed call is sent alone, its round trip
-timed by the grader, minus the round trip of an "echo" request that
-decodes the same arguments without calling anything.
+Speed is measured here too, by the grader's clock around whole requests (see
+:mod:`gradkit.grading.timing`).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from .codec import (
 )
 from .engine import CalleeLost
 from .spec import Inputs
+from .timing import large_positions
 
 __all__ = ["BridgeCallee", "Channel", "kernel_code", "PROTOCOL"]
 
@@ -42,9 +42,8 @@ PROTOCOL = 1
 #: Longest error text, watched-name list and probe log kept from a reply.
 MAX_TEXT = 300
 MAX_LOG = 10_000
-#: Calls per timed request: the round-trip overhead (a few ms, jittery) is
-#: subtracted once and its noise spread over this many calls.
-TIMED_LOOPS = 5
+#: The kernel-side function that keeps its arguments and returns handles to them.
+KEEP = "@keep"
 
 
 def kernel_code(req: str, out: str, number: int) -> str:
@@ -64,7 +63,6 @@ def _encode_call(call: Call, enc: Encoder) -> dict[str, Any]:
         "reseed_global": call.reseed_global,
         "return_args": call.return_args,
         "bare": call.bare,
-        "loops": call.loops,
     }
 
 
@@ -167,41 +165,43 @@ class BridgeCallee:
         self._reset = True
 
     def run(self, calls: list[Call]) -> list[Outcome]:
-        out: list[Outcome | None] = [None] * len(calls)
-        plain = [i for i, c in enumerate(calls) if c.repeats <= 0]
-        if plain:
-            for i, outcome in zip(plain, self._request([calls[i] for i in plain])[0]):
-                out[i] = outcome
-        for i, call in enumerate(calls):
-            if call.repeats > 0:
-                out[i] = self._timed(call)
-        return [o for o in out if o is not None]
+        return self._request(calls)[0]
 
-    def _timed(self, call: Call) -> Outcome:
-        """Time per call: the best round trip of ``TIMED_LOOPS`` calls in one request, minus
-        the best round trip of an echo of the same inputs, divided by ``TIMED_LOOPS``."""
-        looped = Call(
-            call.fn,
-            call.inputs,
-            returns=call.returns,
-            return_args=False,
-            bare=True,
-            loops=TIMED_LOOPS,
-        )
-        echo = Call("", call.inputs, return_args=False, bare=True)
-        best_call = best_echo = math.inf
-        outcome = Outcome(False, error="was not run")
-        for _ in range(call.repeats):
-            best_echo = min(best_echo, self._request([echo])[1])
-            outcomes, seconds = self._request([looped])
-            outcome = outcomes[0]
-            if not outcome.ok:
-                return outcome
-            best_call = min(best_call, seconds)
-        outcome.seconds = max((best_call - best_echo) / TIMED_LOOPS, 1e-6)
-        return outcome
+    def time_calls(
+        self, fn: str, batches: list[list[Inputs]], returns: tuple[str, ...] | None
+    ) -> tuple[float, list[Outcome]]:
+        """Best seconds per call of ``fn`` over ``batches``, and every outcome (see
+        :mod:`gradkit.grading.timing`): the large arguments travel once and stay in the
+        kernel; each batch is one request, timed by the grader's clock."""
+        first = batches[0][0]
+        big = large_positions(first)
+        kept: dict[int | str, Any] = {}
+        if big:
+            values = [first.args[k] if isinstance(k, int) else first.kwargs[k] for k in big]
+            outcome = self._request([Call(KEEP, Inputs(tuple(values), {}))])[0][0]
+            if not outcome.ok or not isinstance(outcome.value, tuple):
+                return math.inf, [outcome]
+            kept = dict(zip(big, outcome.value))
 
-    def _request(self, calls: list[Call]) -> tuple[list[Outcome], float]:
+        def with_kept(inp: Inputs) -> Inputs:
+            args = tuple(kept.get(i, a) for i, a in enumerate(inp.args))
+            kwargs = {k: kept.get(k, v) for k, v in inp.kwargs.items()}
+            return Inputs(args, kwargs)
+
+        best, outcomes = math.inf, []
+        for batch in batches:
+            calls = [
+                Call(fn, with_kept(inp), returns=returns, return_args=False, bare=True)
+                for inp in batch
+            ]
+            out, seconds = self._request(calls, timed=True)
+            outcomes += out
+            if not all(o.ok for o in out):
+                break
+            best = min(best, seconds / len(calls))
+        return best, outcomes
+
+    def _request(self, calls: list[Call], timed: bool = False) -> tuple[list[Outcome], float]:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CalleeLost(f"the test ran out of its {self.budget:.0f} s")
@@ -213,6 +213,7 @@ class BridgeCallee:
         try:
             request = {
                 "protocol": PROTOCOL,
+                "timed": timed,
                 "reset": self._reset,
                 "forbidden": self.forbidden,
                 "calls": [_encode_call(c, enc) for c in calls],

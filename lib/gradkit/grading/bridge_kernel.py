@@ -13,10 +13,11 @@ Nothing here decides a grade: the grader validates the reply and judges it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
-from .callee import Call, Outcome, describe_error, invoke
+from .callee import Call, Kept, Outcome, describe_error, invoke, one_thread
 from .codec import (
     MAX_REPLY_BYTES,
     BridgeDataError,
@@ -27,6 +28,8 @@ from .codec import (
     write_json,
 )
 from .delegation import resolve
+
+KEEP = "@keep"  # the grader's name for "keep these arguments" (gradkit.grading.bridge.KEEP)
 
 __all__ = ["serve"]
 
@@ -55,7 +58,6 @@ def _call(raw: dict, decoder: Decoder) -> Call:
         reseed_global=raw.get("reseed_global"),
         return_args=bool(raw.get("return_args", True)),
         bare=bool(raw.get("bare", False)),
-        loops=max(1, min(int(raw.get("loops", 1)), 100)),
     )
 
 
@@ -95,18 +97,22 @@ def serve(req: str, out: str, number: int) -> None:
         forbidden = {n: f for n in request.get("forbidden", []) if (f := resolve(n)) is not None}
         enc = Encoder(replies, f"{number}-r", budget=MAX_REPLY_BYTES)
         decoder = Decoder(requests, prefix=f"{number}-a")
-        outcomes: list[dict[str, Any]] = []
-        for raw in request["calls"]:
-            call = _call(raw, decoder)
-            if not call.fn:  # an echo: the arguments were decoded, nothing is called
-                outcomes.append({"ok": True, "value": None})
-                continue
-            func = namespace.get(call.fn)
-            if func is None or not callable(func):
-                what = "is not defined" if func is None else f"is a {type(func).__name__}"
-                outcomes.append(
-                    {"ok": False, "error": f"{what}; run the cell that defines {call.fn}"}
-                )
-                continue
-            outcomes.append(_encode(invoke(func, call, _KEPT, forbidden), enc))
+        calls = [_call(raw, decoder) for raw in request["calls"]]
+        with one_thread() if request.get("timed") else contextlib.nullcontext():
+            outcomes = [_answer(call, namespace, forbidden, enc) for call in calls]
         write_json(replies, f"{number}-reply.json", {"outcomes": outcomes})
+
+
+def _answer(call: Call, namespace: dict[str, Any], forbidden: dict, enc: Encoder) -> dict:
+    if call.fn == KEEP:  # keep the arguments here for the calls that follow (timing)
+        handles = []
+        for value in call.inputs.args:
+            key = len(_KEPT) + 1
+            _KEPT[key] = value.copy() if hasattr(value, "copy") else value  # writable, its own
+            handles.append(Kept(key))
+        return {"ok": True, "value": enc(tuple(handles))}
+    func = namespace.get(call.fn)
+    if func is None or not callable(func):
+        what = "is not defined" if func is None else f"is a {type(func).__name__}"
+        return {"ok": False, "error": f"{what}; run the cell that defines {call.fn}"}
+    return _encode(invoke(func, call, _KEPT, forbidden), enc)

@@ -48,8 +48,7 @@ class Call:
     ``returns`` tags the positions of a returned tuple: ``"data"`` comes
     back, ``"keep"`` stays with the callee (an opaque :class:`Kept` comes
     back, usable as an argument of a later call), ``"drop"`` is discarded.
-    ``None`` returns the value as it is. ``repeats > 0`` times the call
-    (best of ``repeats``); ``watch`` lists dotted names whose use is
+    ``None`` returns the value as it is. ``watch`` lists dotted names whose use is
     reported; ``reseed_global`` seeds numpy's global RNG first (to expose a
     function that draws from it); ``return_args`` sends the arguments back
     as they are after the call.
@@ -58,16 +57,12 @@ class Call:
     fn: str
     inputs: Inputs
     returns: tuple[str, ...] | None = None
-    repeats: int = 0
     watch: tuple[str, ...] = ()
     reseed_global: int | None = None
     return_args: bool = True
-    #: A call whose time is measured from outside: run it bare, with no watch
-    #: (a profile hook would slow the code under test).
+    #: A call whose time is measured: run it bare, with no watch (a profile hook would
+    #: slow the code under test).
     bare: bool = False
-    #: Run a bare call this many times in a row (on the same arguments), so a
-    #: time measured from outside is spread over several calls.
-    loops: int = 1
 
 
 @dataclass
@@ -79,7 +74,6 @@ class Outcome:
     error: str = ""
     args_after: Inputs | None = None
     mutated: bool = False
-    seconds: float = math.nan
     delegated: str = ""
     watched: tuple[str, ...] = ()
     probe_shapes: list[tuple[int, ...]] = field(default_factory=list)
@@ -191,23 +185,18 @@ def invoke(
         kept[key] = obj
         return Kept(key)
 
-    seconds = math.nan
     try:
-        with quiet(), watch, _single_thread(call.bare):
+        with quiet(), watch:
             if call.reseed_global is not None:
                 np.random.seed(call.reseed_global)
             value = func(*args, **kwargs)
-            for _ in range(call.loops - 1 if call.bare else 0):
-                value = func(*args, **kwargs)
-        if call.repeats > 0:
-            seconds = _best_time(func, call, kept)
         value = _shape_value(value, call.returns, store)
     except WrongStructure as exc:
         outcome = Outcome(False, error=str(exc))
     except Exception as exc:  # the code under test failed: report it, keep grading
         outcome = Outcome(False, error=describe_error(exc))
     else:
-        outcome = Outcome(True, value=value, seconds=seconds)
+        outcome = Outcome(True, value=value)
         if before is not None:
             outcome.args_after = Inputs(args, kwargs)
             outcome.mutated = not deep_equal(before, (args, kwargs))
@@ -219,30 +208,30 @@ def invoke(
 
 
 @contextlib.contextmanager
-def _single_thread(active: bool) -> Iterator[None]:
-    """BLAS on one thread for calls timed from outside, as the reference is timed: with
-    several threads, a busy machine makes the time of a matrix product swing by 10x."""
-    if not active:
-        yield
-        return
+def one_thread() -> Iterator[None]:
+    """BLAS on one thread while calls are timed, for the student and the reference alike:
+    with several threads a busy machine makes the time of a matrix product swing by 10x."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
         yield
 
 
-def _best_time(func: Callable, call: Call, kept: dict[int, Any]) -> float:
-    """Best of ``call.repeats`` timed calls on fresh copies, BLAS on one thread."""
-    from threadpoolctl import threadpool_limits
-
-    best = math.inf
-    with threadpool_limits(limits=1), quiet():
-        for _ in range(call.repeats):
-            args, kwargs, _ = materialize(call.inputs, kept)
-            t0 = time.perf_counter()
-            func(*args, **kwargs)
-            best = min(best, time.perf_counter() - t0)
-    return best
+def time_batches(
+    run: Callable[[list[Call]], list[Outcome]], calls: list[list[Call]]
+) -> tuple[float, list[Outcome]]:
+    """Best time per call over the batches (each timed whole by this process's clock), and
+    every outcome in order."""
+    best, outcomes = math.inf, []
+    for batch in calls:
+        t0 = time.perf_counter()
+        out = run(batch)
+        seconds = time.perf_counter() - t0
+        outcomes += out
+        if not all(o.ok for o in out):
+            break
+        best = min(best, seconds / max(len(batch), 1))
+    return best, outcomes
 
 
 class DirectCallee:
@@ -274,3 +263,15 @@ class DirectCallee:
     def reset(self) -> None:
         """Forget kept values (between tests)."""
         self.kept.clear()
+
+    def time_calls(
+        self, fn: str, batches: list[list[Inputs]], returns: tuple[str, ...] | None
+    ) -> tuple[float, list[Outcome]]:
+        """Best seconds per call of ``fn`` over ``batches`` of inputs, and every outcome
+        (see :mod:`gradkit.grading.timing`): timed here, in this process."""
+        calls = [
+            [Call(fn, inp, returns=returns, return_args=False, bare=True) for inp in batch]
+            for batch in batches
+        ]
+        with one_thread():
+            return time_batches(self.run, calls)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..callee import Call
 from ..compare import deep_equal
 from ..engine import REFERENCE, STUDENT, Context
 from ..result import CheckResult
 from ..spec import Case, Inputs
-from .values import tags
+from ..timing import fresh_inputs
+from .values import agree, tags
 
 __all__ = ["NoMutation", "Speed", "Avoids", "Custom"]
 
@@ -65,38 +67,62 @@ class NoMutation:
         return any(not deep_equal(a, b) for key, a, b in pairs if key not in self.exempt)
 
 
+def _same(got: Any, expected: Any) -> bool:
+    """Equal within the value tolerance, a tuple output by output."""
+    if isinstance(expected, tuple):
+        return (
+            isinstance(got, tuple)
+            and len(got) == len(expected)
+            and all(e is None or _same(g, e) for g, e in zip(got, expected))
+        )
+    return agree(got, expected)
+
+
 @dataclass
 class Speed:
-    """The student's function runs within ``factor``× the reference's time (+ ``slack`` s)."""
+    """The student's function runs within ``factor``× the reference's time (+ ``slack`` s).
+
+    Timed as :mod:`gradkit.grading.timing` says: ``calls`` calls per batch, each on inputs
+    drawn anew, best of ``repeats`` batches, by the grader's clock, against the reference
+    timed the same way on the same inputs (``ctx.reference_timer``); every timed result
+    must equal the reference's. A busy machine slows single runs, so up to ``attempts``
+    rounds are measured before the function is called slow.
+    """
 
     case: Case
     factor: float = 10.0
     slack: float = 2e-3
-    repeats: int = 5
-    attempts: int = 5
+    repeats: int = 3
+    calls: int = 8
+    attempts: int = 3
     weight: float = 1.0
     hint: str = "remove the Python loops: use whole-array operations"
 
     def run(self, ctx: Context) -> list[CheckResult]:
         fn = ctx.spec.primary
-        call = Call(
-            fn,
-            self.case.build(),
-            repeats=self.repeats,
-            return_args=False,
-            returns=tags(ctx.spec, fn),
-        )
+        returns = tags(ctx.spec, fn)
+        base = self.case.build()
         t_ref = t_student = math.inf
-        for _ in range(self.attempts):  # a busy machine slows single runs: re-measure first
-            ref = ctx.callees[REFERENCE].run([call])[0]
-            student = ctx.callees[STUDENT].run([call])[0]
-            if not student.ok:
-                name = f"fast enough: within {self.factor:g}x the reference's time"
+        label = f"fast enough: within {self.factor:g}x the reference's time"
+        for attempt in range(self.attempts):
+            fresh = fresh_inputs(base, self.repeats * self.calls, self.case.seed * 101 + attempt)
+            batches = [fresh[i : i + self.calls] for i in range(0, len(fresh), self.calls)]
+            seconds, outcomes = ctx.callees[STUDENT].time_calls(fn, batches, returns)
+            failed = next((o for o in outcomes if not o.ok), None)
+            if failed is not None:
                 return [
-                    CheckResult(name, False, self.weight, "extra", f"your function {student.error}")
+                    CheckResult(label, False, self.weight, "extra", f"your function {failed.error}")
                 ]
-            t_ref, t_student = min(t_ref, ref.seconds), min(t_student, student.seconds)
-            if t_student <= self.factor * t_ref + self.slack:
+            expected = ctx.callees[REFERENCE].run(
+                [Call(fn, inp, returns=returns, return_args=False) for inp in fresh]
+            )
+            if not all(o.ok and _same(o.value, e.value) for o, e in zip(outcomes, expected)):
+                detail = "your function returned other values when it was timed"
+                return [CheckResult(label, False, self.weight, "extra", detail)]
+            ref_seconds, _ = ctx.reference_timer.time_calls(fn, batches, returns)
+            t_ref, t_student = min(t_ref, ref_seconds), min(t_student, seconds)
+            allowed = self.factor * t_ref + self.slack
+            if t_student <= allowed or t_student > 3 * allowed:  # clearly fast, or clearly not
                 break
         ok = t_student <= self.factor * t_ref + self.slack
         name = (
