@@ -326,3 +326,38 @@ def test_regrading_a_student_refreshes_the_feedback_already_written(tmp_path):
     res = subprocess.run([*grade_cmd, "--student", "ada", *sandbox], capture_output=True, text=True)
     assert res.returncode == 0 and "feedback refreshed for" in res.stdout, res.stderr
     assert "FAIL" in page.read_text()
+
+
+def test_a_notebook_is_stopped_from_outside_past_its_hard_limit(tmp_path, monkeypatch):
+    """Whatever holds a notebook's grading (here a cell that sleeps past the notebook's
+    budget, within its cell timeout), the run stops it from outside: "timed out", 0, the
+    next student graded, no kernel left."""
+    monkeypatch.setattr("gradkit.course.grade.HARD_MARGIN", 4.0)
+    course, subs = _class(tmp_path, {"slow": "full", "ada": "full"})
+    path = subs / "slow" / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "least_squares"
+    )
+    cell.source = "import time\ntime.sleep(120)\n" + cell.source
+    nbformat.write(nb, str(path))
+    t0 = time.monotonic()
+    records = grade(
+        course,
+        ASSIGNMENT,
+        subs,
+        timeout=300,
+        progress=False,
+        jobs=1,
+        sandbox=SANDBOX,
+        notebook_timeout=2.0,
+    )
+    assert time.monotonic() - t0 < 90
+    slow = records["slow"][NOTEBOOK]
+    assert slow.status == "timed out" and slow.score == 0 and "stopped" in slow.note
+    assert records["ada"][NOTEBOOK].score == 4
+    from gradkit.course.report import scores
+
+    row = next(r for r in scores(course, ASSIGNMENT) if r["student"] == "slow")
+    assert row[NOTEBOOK] == 0 and row["status"] != "graded"
+    assert kernels_left() == []

@@ -71,6 +71,8 @@ def cmd_grade(args) -> int:
             "other students' work)",
             file=sys.stderr,
         )
+    if not args.no_sandbox and not args.dask:
+        _say_missing_limits()
     records = grade(
         course,
         args.assignment,
@@ -105,10 +107,11 @@ def cmd_grade(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from .sandbox import doctor
+    from .sandbox import doctor, limit_report
 
     rows = doctor()
-    width = max(len(what) for what, _, _ in rows)
+    limits = limit_report()
+    width = max(len(what) for what, _, _ in [*rows, *limits])
     for what, ok, detail in rows:
         print(f"{'ok  ' if ok else 'FAIL'}  {what.ljust(width)}  {detail}")
     sandbox = all(ok for _, ok, _ in rows)
@@ -117,7 +120,24 @@ def cmd_doctor(args) -> int:
         if sandbox
         else "this machine cannot sandbox kernels: `gradkit grade` will refuse unless --no-sandbox"
     )
+    if sandbox:
+        print("limits of each sandboxed kernel:")
+        for what, ok, detail in limits:
+            print(f"{'ok  ' if ok else 'NO  '}  {what.ljust(width)}  {detail}")
     return 0 if sandbox else 1
+
+
+def _say_missing_limits() -> None:
+    """One line when some limit of the sandbox does not hold on this machine."""
+    from .sandbox import limit_report
+
+    missing = [what for what, ok, _ in limit_report() if not ok]
+    if missing:
+        print(
+            f"gradkit: note: on this machine the sandbox does not limit {', '.join(missing)} "
+            "(control groups need root); see `gradkit doctor`",
+            file=sys.stderr,
+        )
 
 
 def cmd_report(args) -> int:

@@ -603,8 +603,11 @@ class GradkitExecute(Execute):
         its hidden inputs only once nothing it prints, raises or displays is kept."""
         loop = asyncio.get_running_loop()
         deferred, self._deferred = self._deferred, []
+        self._check_memory(len(self.nb.cells) - 1)  # a limit hit after the last cell counts
         for cell, cell_index, run, callee in deferred:
             self._current = cell_index
+            if not self._ended:
+                self._check_memory(cell_index)
             if self._ended:
                 result = run.skip_hidden(self._ended)
             else:

@@ -57,7 +57,7 @@ from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, DottedObjectName, Int, Unicode
+from traitlets import Bool, Int, Unicode
 
 from .cgroups import KernelGroup
 
@@ -70,6 +70,7 @@ __all__ = [
     "doctor",
     "find_bwrap",
     "kill_uids",
+    "limit_report",
     "kill_user",
     "lease_uid",
     "probe",
@@ -369,6 +370,45 @@ def probe() -> tuple[bool, str]:
     return True, ""
 
 
+def limit_report(limits: Limits = Limits()) -> list[tuple[str, bool, str]]:
+    """(limit, holds, how) for each limit of a sandboxed kernel on this machine."""
+    from .cgroups import available
+
+    why = available()
+    gib = 2**30
+    rows = [
+        (
+            "memory, whole sandbox",
+            not why["memory"],
+            f"{limits.memory_total / gib:g} GiB with its tmpfs files (control group)"
+            if not why["memory"]
+            else f"NOT held ({why['memory']}): each process still stops at "
+            f"{limits.memory / gib:g} GiB, but its children and tmpfs files add up",
+        ),
+        (
+            "processes",
+            not why["pids"],
+            f"{limits.processes} (control group)"
+            if not why["pids"]
+            else f"{limits.processes} per user id (setrlimit; {why['pids']})",
+        ),
+        (
+            "CPU share",
+            not why["cpu"],
+            f"{limits.cpus:g} core (control group)"
+            if not why["cpu"]
+            else f"NOT held ({why['cpu']}): a kernel may use every core",
+        ),
+        (
+            "disk",
+            True,
+            f"{limits.disk // 2**20} MiB in its home and /tmp (sized tmpfs), "
+            f"{limits.file_size // 2**20} MiB per file",
+        ),
+    ]
+    return rows
+
+
 def doctor() -> list[tuple[str, bool, str]]:
     """(what, ok, detail) for each thing the sandbox needs on this machine."""
     rows = [("Linux", sys.platform.startswith("linux"), sys.platform)]
@@ -424,7 +464,6 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_cgroups = Bool(True, help="Limit the sandbox with a control group (root).").tag(
         config=True
     )
-    client_class = DottedObjectName("gradkit.course.sandbox.CappedKernelClient")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -434,6 +473,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         # larger message drops the connection (ZeroMQ reconnects), and few are queued.
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        self.client_factory = CappedKernelClient
         self.inner_pid: int | None = None
         self._dir_fds: dict[str, int] = {}
         self._socket_fds: dict[str, int] = {}

@@ -243,5 +243,8 @@ class BridgeCallee:
                 raise CalleeLost(f"the reply from your kernel was not usable: {exc}") from None
         finally:
             channel.problems += channel.req.remove(sent)
-            if out is not None:
+            try:
+                out = out or channel.out()  # also what a failed request left behind
                 channel.problems += out.remove([e for e in out.names() if e.startswith(f"{n}-")])
+            except (OSError, KeyError):  # the kernel and its sandbox are gone
+                pass

@@ -76,6 +76,8 @@ def _encode(outcome: Outcome, enc: Encoder) -> dict[str, Any]:
             data["args_after"] = enc(outcome.args_after) if outcome.args_after is not None else None
         except BridgeDataError as exc:
             data.update(ok=False, error=f"returned more than the grader accepts ({exc})")
+        except OSError:  # the sandbox's room for replies, or its size of a file, is used up
+            data.update(ok=False, error="returned more than the grader accepts (no room for it)")
         except Exception as exc:  # a value whose own methods fail while it is read
             data.update(
                 ok=False, error=f"returned a value that could not be read ({describe_error(exc)})"
