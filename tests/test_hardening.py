@@ -137,6 +137,8 @@ SHOUTER = (
     "display({'text/plain': 'x' * 150_000_000}, raw=True)\n" + CORRECT
 )
 BIG_REPLY = "_big = np.zeros(8 * 2**20)\ndef least_squares(X, y):\n    return [_big] * 400\n"
+# 60 MiB, under the kernel's size of a file: the reply is written, 400 references to it
+MANY_REFS = "_big = np.zeros(int(7.5 * 2**20))\ndef least_squares(X, y):\n    return [_big] * 400\n"
 FORGER = (
     "from IPython.display import display\n"
     "display({'text/plain': 'extra_credit_bonus 100/100',\n"
@@ -161,6 +163,7 @@ ATTACKS = {
     "flooder": FLOODER,
     "shouter": SHOUTER,
     "bigreply": BIG_REPLY,
+    "manyrefs": MANY_REFS,
     "forger": FORGER,
     "leaker": LEAKER,
 }
@@ -299,6 +302,13 @@ def test_a_reply_larger_than_the_grader_reads_costs_only_its_test(attacked):
     tests = _tests(attacked, "bigreply")
     assert tests["least_squares"].score == 0
     assert "more than the grader" in tests["least_squares"].text()
+    assert tests["eval_numerical_gradient"].score == 2
+
+
+def test_a_file_named_many_times_in_a_reply_is_read_once(attacked):
+    tests = _tests(attacked, "manyrefs")
+    assert tests["least_squares"].score == 0  # a list of arrays is not the answer
+    assert tests["least_squares"].problem == "", tests["least_squares"].text()
     assert tests["eval_numerical_gradient"].score == 2
 
 
