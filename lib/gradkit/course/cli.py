@@ -71,8 +71,6 @@ def cmd_grade(args) -> int:
             "other students' work)",
             file=sys.stderr,
         )
-    if not args.no_sandbox and not args.dask:
-        _say_missing_limits()
     records = grade(
         course,
         args.assignment,
@@ -85,6 +83,7 @@ def cmd_grade(args) -> int:
         force=args.force,
         students=args.student or None,
         roster=roster,
+        notify=lambda line: print(f"gradkit: note: {line}", file=sys.stderr),
     )
     rows = scores(course, args.assignment)
     print(format_table(rows, course.notebooks(args.assignment)))
@@ -125,19 +124,6 @@ def cmd_doctor(args) -> int:
         for what, ok, detail in limits:
             print(f"{'ok  ' if ok else 'NO  '}  {what.ljust(width)}  {detail}")
     return 0 if sandbox else 1
-
-
-def _say_missing_limits() -> None:
-    """One line when some limit of the sandbox does not hold on this machine."""
-    from .sandbox import limit_report
-
-    missing = [what for what, ok, _ in limit_report() if not ok]
-    if missing:
-        print(
-            f"gradkit: note: on this machine the sandbox does not limit {', '.join(missing)} "
-            "(control groups need root); see `gradkit doctor`",
-            file=sys.stderr,
-        )
 
 
 def cmd_report(args) -> int:

@@ -212,10 +212,12 @@ def grade(
     students: list[str] | None = None,
     notebook_timeout: float | None = None,
     roster: list[RosterEntry] | None = None,
+    notify: Any = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
     """Grade every submission (see the module docstring); return student -> notebook -> record.
 
-    ``roster`` (from :func:`gradkit.course.students.read_roster`) replaces the stored
+    ``notify(line)`` hears of limits this machine cannot hold, once the run is about to
+    start. ``roster`` (from :func:`gradkit.course.students.read_roster`) replaces the stored
     roster of the course.
     """
     from tqdm.auto import tqdm
@@ -243,6 +245,15 @@ def grade(
                 f"cannot sandbox the students' kernels: {why}; "
                 "or pass --no-sandbox (student code then runs as you, see `gradkit doctor`)"
             )
+        if notify is not None:
+            from .sandbox import limit_report
+
+            missing = [what for what, held, _ in limit_report() if not held]
+            if missing:  # said once, when grading is about to start
+                notify(
+                    f"on this machine the sandbox does not limit {', '.join(missing)} "
+                    "(control groups need root); see `gradkit doctor`"
+                )
     settings = _settings(course, timeout, sandbox, notebook_timeout)
     release_fp = {nb: fingerprint_of_release(course, assignment, nb) for nb in notebooks}
     before = load(course.db_path, assignment)
