@@ -255,9 +255,14 @@ class GradkitExecute(Execute):
         )
 
     def create_kernel_manager(self) -> Any:
-        if not self.sandbox:  # the same message caps, without the sandbox
+        if not self.sandbox:  # the same message caps, sockets in the private run folder
+            run = self._run
             km = SandboxedKernelManager(
-                config=self.config, kernel_name=self.kernel_name or "python3"
+                config=self.config,
+                kernel_name=self.kernel_name or "python3",
+                transport="ipc",
+                ip=str(run.dir("ipc") / "kernel"),
+                connection_file=str(run.dir("conn") / "connection.json"),
             )
             km.sandbox_enabled = False
             self.km = km
@@ -278,11 +283,10 @@ class GradkitExecute(Execute):
         return km
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        if self.sandbox:
-            # What a sandboxed kernel writes to its own stdout and stderr (the student's
-            # os.write(1, ...) included) goes nowhere near the grader's terminal.
-            kwargs.setdefault("stdout", subprocess.DEVNULL)
-            kwargs.setdefault("stderr", subprocess.DEVNULL)
+        # What a kernel writes to its own stdout and stderr (the student's os.write(1, ...)
+        # included) goes nowhere near the grader's terminal.
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
         await super().async_start_new_kernel(**kwargs)
 
     def incident(self, cell_index: int, kind: str, detail: str = "") -> None:
