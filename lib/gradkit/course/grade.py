@@ -298,6 +298,12 @@ def grade(
         if sandbox and dask:
             executor.require_sandbox()
         pending: dict[Any, tuple[str, str, str]] = {}
+
+        def finish(future: Any) -> None:
+            job = pending.pop(future)
+            _finish(course, assignment, job, _result(future), found, records, restored)
+            bar.update(1)
+
         try:
             with _scrubbed_env(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
@@ -336,28 +342,10 @@ def grade(
                         future = executor.submit(payload, settings.notebook_timeout + HARD_MARGIN)
                         pending[future] = (student, name, fp)
                     for future in executor.wait(pending, block=False):
-                        _finish(
-                            course,
-                            assignment,
-                            pending.pop(future),
-                            _result(future),
-                            found,
-                            records,
-                            restored,
-                        )
-                        bar.update(1)
+                        finish(future)
                 while pending:
                     for future in executor.wait(pending, block=True):
-                        _finish(
-                            course,
-                            assignment,
-                            pending.pop(future),
-                            _result(future),
-                            found,
-                            records,
-                            restored,
-                        )
-                        bar.update(1)
+                        finish(future)
         except KeyboardInterrupt:
             executor.close(cancel=True)
             raise
