@@ -40,3 +40,30 @@ def test_outside_a_course_is_one_line(tmp_path):
         res.stderr.strip().startswith("gradkit: error: no course found")
         and "Traceback" not in res.stderr
     )
+
+
+def test_an_instructors_source_notebook_is_checked_like_a_students(tmp_path):
+    """`gradkit check solutions/...` marks the one-line tests as the release would and
+    grades the solutions: full marks, as nbgrader's validate does for a source notebook."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "solutions" / "01_linear_models"
+    res = _run("check", str(source / "linear_regression.ipynb"), cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "total 7/7" in res.stdout and "least_squares" in res.stdout
+
+
+def test_doctor_says_whether_validate_runs_gradkits_check(tmp_path, monkeypatch):
+    import json
+
+    from gradkit.course import jupyter
+
+    monkeypatch.setattr("jupyter_core.paths.jupyter_config_path", lambda: [str(tmp_path)])
+    enabled, where = jupyter.extension_enabled()
+    assert not enabled and "jupyter server extension enable gradkit.course.jupyter" in where
+    folder = tmp_path / "jupyter_server_config.d"
+    folder.mkdir()
+    config = {"ServerApp": {"jpserver_extensions": {"gradkit.course.jupyter": True}}}
+    (folder / "gradkit.json").write_text(json.dumps(config))
+    enabled, where = jupyter.extension_enabled()
+    assert enabled and "gradkit.json" in where

@@ -110,7 +110,7 @@ def cmd_doctor(args) -> int:
 
     rows = doctor()
     limits = limit_report()
-    width = max(len(what) for what, _, _ in [*rows, *limits])
+    width = max(len(what) for what, _, _ in [*rows, *limits, ("Validate runs gradkit check", 0, 0)])
     for what, ok, detail in rows:
         print(f"{'ok  ' if ok else 'FAIL'}  {what.ljust(width)}  {detail}")
     sandbox = all(ok for _, ok, _ in rows)
@@ -123,6 +123,11 @@ def cmd_doctor(args) -> int:
         print("limits of each sandboxed kernel:")
         for what, ok, detail in limits:
             print(f"{'ok  ' if ok else 'NO  '}  {what.ljust(width)}  {detail}")
+    from .jupyter import extension_enabled
+
+    enabled, where = extension_enabled()
+    print("JupyterLab:")
+    print(f"{'ok  ' if enabled else 'NO  '}  {'Validate runs gradkit check'.ljust(width)}  {where}")
     return 0 if sandbox else 1
 
 

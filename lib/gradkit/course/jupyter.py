@@ -27,7 +27,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-__all__ = ["validate", "REFUSALS", "_jupyter_server_extension_points"]
+__all__ = ["validate", "REFUSALS", "extension_enabled", "_jupyter_server_extension_points"]
 
 #: nbgrader's dialog shows each failure in a block that does not wrap lines.
 DIALOG_COLUMNS = 96
@@ -112,6 +112,33 @@ def patch_nbgrader() -> None:
     handlers.ValidateAssignmentHandler.validate_notebook = _validate_notebook
     for name, command in REFUSALS.items():
         getattr(apihandlers, name).post = _refusing(command)
+
+
+def extension_enabled() -> tuple[bool, str]:
+    """Whether Jupyter loads this extension (so Validate runs gradkit's check), and where
+    that is configured or how to turn it on."""
+    try:
+        from jupyter_core.paths import jupyter_config_path
+    except ImportError:  # pragma: no cover - the course extra installs it
+        return False, "Jupyter is not installed (pip install 'gradkit[course]')"
+    for folder in jupyter_config_path():
+        base = Path(folder)
+        files = [
+            base / "jupyter_server_config.json",
+            *sorted(base.glob("jupyter_server_config.d/*.json")),
+        ]
+        for path in files:
+            try:
+                config = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            found = config.get("ServerApp", {}).get("jpserver_extensions", {})
+            if found.get("gradkit.course.jupyter") is True:
+                return True, f"enabled in {path}"
+    return False, (
+        "not enabled, so Validate gives plain nbgrader's answer: run "
+        "`jupyter server extension enable gradkit.course.jupyter --sys-prefix`"
+    )
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

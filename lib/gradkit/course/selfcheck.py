@@ -55,6 +55,8 @@ def check_notebook(
         raise UserError(
             f"{path} is not a readable notebook: {str(exc).splitlines()[0][:150]}"
         ) from None
+    if not _test_cells(nb) and _mark_source(nb):
+        pass  # an instructor's source notebook: its one-line tests marked as at release
     if not _test_cells(nb):
         raise UserError(f"{path} has no test cells (is it a gradkit assignment notebook?)")
     with tempfile.TemporaryDirectory(prefix="gradkit-check-") as tmp:
@@ -102,3 +104,20 @@ def _test_cells(nb) -> list:
     return [
         c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
     ]
+
+
+def _mark_source(nb) -> bool:
+    """Mark an instructor's source notebook (``solutions/``) as the release would: its
+    one-line ``grade("name", points=N)`` cells become test cells, its solution cells answer
+    cells (solutions kept), so it is checked like a student's; True if any test was found."""
+    from .nbgrader_plugins import MarkGradedCells, TestCellError, parse_test_cell
+
+    try:
+        if not any(c.cell_type == "code" and parse_test_cell(c.source) for c in nb.cells):
+            return False
+    except TestCellError as exc:
+        raise UserError(f"not a gradkit notebook: {exc}") from None
+    marker = MarkGradedCells()
+    for index, cell in enumerate(nb.cells):
+        marker.preprocess_cell(cell, {}, index)
+    return True
