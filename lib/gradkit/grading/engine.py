@@ -17,11 +17,13 @@ rules:
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import replay
 from .callee import Call, DirectCallee, Outcome
 from .result import CheckResult, TestResult
 from .seeds import hidden_rng, is_practice
@@ -42,19 +44,47 @@ class CalleeLost(Exception):
     """The student's functions can no longer be called (time limit, dead kernel)."""
 
 
+class Unrecorded:
+    """Stands for the reference or a mistake in a kit: every call it is asked was recorded,
+    so being called at all means the kit lacks a recording (a check fails with the reason)."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+
+    def run(self, calls: Sequence[Any]) -> list[Outcome]:
+        raise replay.KitMiss(f"the kit did not record this call of {self.spec}'s checks")
+
+    def time_calls(self, *args: Any) -> Any:
+        raise replay.KitMiss("the kit has no reference to time against")
+
+
 class Context:
     """What the checks of one run share: the callees, their outcomes, the hidden rng."""
 
-    def __init__(self, spec: Spec, student: Any, hidden: np.random.Generator | None = None):
+    def __init__(
+        self,
+        spec: Spec,
+        student: Any,
+        hidden: np.random.Generator | None = None,
+        token: str | None = None,
+    ):
         self.spec = spec
         self.hidden = hidden
-        self.callees: dict[str, Any] = {
-            STUDENT: student,
-            REFERENCE: DirectCallee(spec.implementation()),
-        }
-        for m in spec.mistakes:
-            self.callees[m.id] = DirectCallee(spec.implementation(m))
         self._memo: dict[tuple[str, str], Outcome] = {}
+        #: The recordings this run replays (a student kit), or None with the full library.
+        self.replay = replay.active()
+        if self.replay is None:
+            self.callees: dict[str, Any] = {
+                STUDENT: student,
+                REFERENCE: DirectCallee(spec.implementation()),
+            }
+            for m in spec.mistakes:
+                self.callees[m.id] = DirectCallee(spec.implementation(m))
+        else:  # a kit: what the reference and the mistakes returned was recorded
+            self._memo.update(self.replay.outcomes(spec.name, token))
+            self.callees = {STUDENT: student, REFERENCE: Unrecorded(spec.name)}
+            for m in spec.mistakes:
+                self.callees[m.id] = Unrecorded(spec.name)
         #: Mistake id -> [observations it matched, observations it contradicted].
         self.evidence: dict[str, list[int]] = {m.id: [0, 0] for m in spec.mistakes}
         #: Every outcome of the student's calls, in order (mutation, delegation).
@@ -67,20 +97,34 @@ class Context:
     def mistakes(self):
         return self.spec.mistakes
 
-    def run(self, who: str, requests: Sequence[tuple[str, Call]]) -> list[Outcome]:
-        """Outcomes of ``requests`` (key, call) for ``who``; a known key is not run again."""
+    def run(
+        self,
+        who: str,
+        requests: Sequence[tuple[str, Call]],
+        reduce: Callable[[Any], Any] | None = None,
+    ) -> list[Outcome]:
+        """Outcomes of ``requests`` (key, call) for ``who``; a known key is not run again.
+
+        ``reduce`` keeps, of what the reference and the mistakes return, only what the
+        check looks at (the statistics of a large draw): the same in every mode, and
+        small enough for a kit to record.
+        """
         todo = [(k, c) for k, c in requests if (who, k) not in self._memo]
         if todo:
             outcomes = self.callees[who].run([c for _, c in todo])
             for (key, call), outcome in zip(todo, outcomes):
+                if reduce is not None and who != STUDENT and outcome.ok:
+                    outcome = dataclasses.replace(outcome, value=reduce(outcome.value))
                 self._memo[(who, key)] = outcome
                 if who == STUDENT:
                     self.student_log.append((key, call, outcome))
         return [self._memo[(who, k)] for k, _ in requests]
 
-    def run_all(self, requests: Sequence[tuple[str, Call]]) -> dict[str, list[Outcome]]:
+    def run_all(
+        self, requests: Sequence[tuple[str, Call]], reduce: Callable[[Any], Any] | None = None
+    ) -> dict[str, list[Outcome]]:
         """The same requests for the student, the reference and every mistake."""
-        return {who: self.run(who, requests) for who in self.callees}
+        return {who: self.run(who, requests, reduce) for who in self.callees}
 
     def diagnose(self, observed: Mapping[str, Any], agree: Callable[[Any, Any], bool]) -> list[str]:
         """Ids of the catalogued mistakes whose observation matches the student's.
@@ -199,13 +243,22 @@ class SpecRun:
         self.spec = spec
         self.points = float(points)
         self.token = hidden_token
-        self.ctx = Context(spec, student, hidden_rng(hidden_token, spec.name))
+        self.ctx = Context(spec, student, hidden_rng(hidden_token, spec.name), hidden_token)
         if reference_timer is not None:
             self.ctx.reference_timer = reference_timer
         self.slots: list[list[CheckResult] | None] = [None] * len(spec.checks)
         self.problem = ""
+        #: What a kit's self-check did not check (it needs gradkit's reference).
+        self.left_to_grader: list[str] = []
 
     def _run(self, index: int, check: Any) -> None:
+        if self.ctx.replay is not None and getattr(check, "needs_reference", False):
+            self.slots[index] = []  # a kit's self-check leaves it to the grader (see replay)
+            self.left_to_grader.append(str(getattr(check, "what", "speed")))
+            return
+        if getattr(check, "needs_reference", False) and replay.recorder_active():
+            self.slots[index] = []  # recording a kit, which does not replay this check
+            return
         try:
             with np.errstate(all="ignore"):  # nan and inf from a student's values are data
                 self.slots[index] = list(check.run(self.ctx))
@@ -249,6 +302,10 @@ class SpecRun:
         return self._result(slots)
 
     def result(self) -> TestResult:
+        recorder = replay.recorder_active()
+        if recorder is not None:
+            done = {k: o for k, o in self.ctx._memo.items() if k[0] != STUDENT}
+            recorder.add_outcomes(self.spec.name, self.token, done)
         return self._result(self.slots)
 
     def _result(self, slots: list[list[CheckResult] | None]) -> TestResult:
@@ -268,6 +325,9 @@ class SpecRun:
                     r.name = r.name.replace("hidden case", "practice case")
             if any(r.hidden for r in results):
                 note = PRACTICE_NOTE
+        if self.left_to_grader:
+            left = f"{' and '.join(sorted(set(self.left_to_grader)))} is checked by the grader only"
+            note = f"{note}; {left}" if note else left
         return TestResult(
             test=self.spec.name, points=self.points, checks=results, problem=problem, note=note
         )

@@ -56,7 +56,9 @@ class Case:
     seed: int = 0
 
     def build(self) -> Inputs:
-        made = self.make(np.random.default_rng(self.seed))
+        from .replay import make_inputs  # replay imports this module
+
+        made = make_inputs(self.make, np.random.default_rng(self.seed))
         if not isinstance(made, Inputs):
             raise TypeError(f"case {self.label!r}: make() must return inputs(...), got {made!r}")
         return made

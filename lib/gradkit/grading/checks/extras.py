@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ..callee import Call
 from ..compare import deep_equal
@@ -88,6 +88,10 @@ class Speed:
     must equal the reference's. A busy machine slows single runs, so up to ``attempts``
     rounds are measured before the function is called slow.
     """
+
+    #: A student kit has no reference to time against: its self-check leaves this to the grader.
+    needs_reference: ClassVar[bool] = True
+    what: ClassVar[str] = "speed"
 
     case: Case
     factor: float = 10.0

@@ -23,10 +23,13 @@ STD_RTOL = 0.03
 
 
 def _stats(w: Any) -> dict | None:
+    """What a statistics check looks at in a draw (a dict of statistics stays as it is)."""
+    if isinstance(w, dict) and "std" in w:
+        return w
     if not isinstance(w, np.ndarray) or w.dtype.kind != "f" or w.size == 0:
         return None
     return {
-        "shape": w.shape,
+        "shape": tuple(w.shape),
         "mean": float(np.mean(w)),
         "std": float(np.std(w)),
         "zeros": float(np.mean(w == 0)),
@@ -59,7 +62,8 @@ class Statistics:
         fn = ctx.spec.primary
         inp = self.case.build()
         outcomes = ctx.run_all(
-            [(f"stats|{self.case.label}|{self.case.seed}", Call(fn, inp, return_args=False))]
+            [(f"stats|{self.case.label}|{self.case.seed}", Call(fn, inp, return_args=False))],
+            reduce=_stats,
         )
         name = f"weights have the reference's shape, mean and spread ({self.case.label})"
         student = outcomes[STUDENT][0]

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..callee import Call, Outcome
 from ..engine import REFERENCE, STUDENT, Context
+from ..replay import make_inputs
 from ..result import CheckResult
 from ..spec import Case, Inputs
 from .gradients import SELF_GRAD_TOL, EvalFailed, error_text, largest_error, numeric_gradient
@@ -226,7 +227,7 @@ class HiddenPairCases:
         out_name = next(n for n in spec.outputs(self.fwd) if not n.startswith("~"))
         results = []
         for k in range(self.count):
-            inp = self.make(ctx.hidden)
+            inp = make_inputs(self.make, ctx.hidden)
             seed = int(ctx.hidden.integers(2**31))
             pair = _pair_outcomes(
                 ctx, self.fwd, self.bwd, f"hidden|{self.fwd}|{k}", inp, seed, list(ctx.callees)

@@ -17,6 +17,7 @@ import numpy as np
 from ..callee import Call, Outcome
 from ..compare import close, describe_diff, non_finite, summarize
 from ..engine import REFERENCE, STUDENT, Context
+from ..replay import make_inputs
 from ..result import CheckResult
 from ..spec import Case, Inputs, Spec
 
@@ -284,7 +285,7 @@ class HiddenCases:
             return []
         spec, fn = ctx.spec, self.fn or ctx.spec.primary
         names = [n for n in spec.outputs(fn) if not n.startswith("~")]
-        built = [self.make(ctx.hidden) for _ in range(self.count)]
+        built = [make_inputs(self.make, ctx.hidden) for _ in range(self.count)]
         requests = [
             (f"hidden|{fn}|{k}", Call(fn, inp, returns=tags(spec, fn)))
             for k, inp in enumerate(built)
