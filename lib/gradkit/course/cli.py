@@ -1,6 +1,6 @@
 """The `gradkit` command line (also `python -m gradkit`).
 
-Instructors: release, grade, feedback, export, secret, demo, data.
+Instructors: release, kit, grade, feedback, export, secret, demo, data.
 Students: check NOTEBOOK.
 A mistake the user can fix is reported as one line on stderr (exit status 2).
 """
@@ -25,6 +25,22 @@ def cmd_release(args) -> int:
     from .release import release
 
     release(_course(args), args.assignment)
+    return 0
+
+
+def cmd_kit(args) -> int:
+    from .kit import build_kit
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.root / "kits" / args.assignment
+    report = build_kit(course, args.assignment, out)
+    for line in report.lines():
+        print(line)
+    if args.exchange:
+        from .exchange import release as exchange_release
+
+        where = exchange_release(out, Path(args.exchange), args.course_id, args.assignment)
+        print(f"released into nbgrader's exchange: {where}")
     return 0
 
 
@@ -250,6 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_release)
 
     s = sub.add_parser(
+        "kit",
+        help="build what students of an assignment receive: notebooks and a library "
+        "without the answers",
+    )
+    s.add_argument("assignment")
+    s.add_argument("--out", help="the kit's folder (default: kits/ASSIGNMENT in the course)")
+    s.add_argument(
+        "--exchange", help="also release the kit into this nbgrader exchange root (JupyterHub)"
+    )
+    s.add_argument("--course-id", default="gradkit", help="nbgrader course id in the exchange")
+    s.set_defaults(func=cmd_kit)
+
+    s = sub.add_parser(
         "secret", help="show, or create with --new, the course secret for hidden tests"
     )
     s.add_argument("--new", action="store_true")
@@ -380,9 +409,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: What a student kit's `gradkit` does; the rest needs the instructor's full library.
+KIT_COMMANDS = {"check", "doctor"}
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from ..grading.replay import installed_kit
+
+        kit = installed_kit()
+        if kit is not None and args.command not in KIT_COMMANDS:
+            raise UserError(
+                f"this gradkit is the student kit of {kit.assignment}: `gradkit {args.command}` "
+                "runs in the instructor's repository (students: gradkit check NOTEBOOK)"
+            )
         return args.func(args)
     except UserError as exc:
         print(f"gradkit: error: {exc}", file=sys.stderr)

@@ -1,0 +1,178 @@
+"""A student kit installed into a fresh virtual environment: its `gradkit check` grades the
+solutions at full marks, the untouched release at 0, and a catalogued mistake with its
+diagnosis, with no reference implementation installed.
+
+The environment has the kit's wheel and nothing else of gradkit; the third-party
+packages the wheel requires (numpy, Jupyter, nbgrader, ...) are those of the test's own
+environment, reached through a ``.pth`` line, so the test needs no network. The kit's
+own import path is checked: every module of gradkit it runs comes from the wheel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gradkit.course.directory import Course
+from gradkit.course.kit import build_kit
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "01_linear_models"
+NOTEBOOK = "linear_regression.ipynb"
+pytestmark = [pytest.mark.slow, pytest.mark.a01]
+
+
+@pytest.fixture(scope="module")
+def kit_env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("kit-env")
+    report = build_kit(Course(ROOT), ASSIGNMENT, base / "kit")
+    assert report.wheel is not None
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # The test environment's third-party packages, after the kit's own site-packages; its
+    # editable gradkit is not reachable (a path line does not run the .pth files there).
+    (Path(purelib) / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(report.wheel),
+        ],
+        check=True,
+    )
+    return base / "kit", venv
+
+
+def _check(venv: Path, notebook: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
+    return subprocess.run(
+        [str(venv / "bin" / "gradkit"), "check", str(notebook)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=900,
+    )
+
+
+def test_the_kit_environment_holds_only_the_kit(kit_env):
+    _, venv = kit_env
+    probe = (
+        "import gradkit, inspect, gradkit.linear as L, gradkit.grading.replay as r;"
+        "print(gradkit.__file__); print(r.installed_kit().assignment);"
+        "print(inspect.getsource(L.svm_loss_vectorized))"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith(str(venv)), out
+    assert "01_linear_models" in out
+    assert "yours" in out and "np.maximum" not in out and "margins" not in out
+
+
+def test_check_in_a_kit_only_environment(kit_env, tmp_path):
+    kit, venv = kit_env
+    # The solutions: full marks.
+    solved = _check(venv, ROOT / "solutions" / ASSIGNMENT / NOTEBOOK, tmp_path)
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    total = re.search(r"total ([\d.]+)/([\d.]+)", solved.stdout)
+    assert total and total.group(1) == total.group(2), solved.stdout
+    assert "practice case" in solved.stdout
+    # The release as students receive it: 0, and the check says what is not written.
+    untouched = _check(venv, kit / NOTEBOOK, tmp_path)
+    assert untouched.returncode == 1, untouched.stdout + untouched.stderr
+    assert re.search(r"total 0/", untouched.stdout), untouched.stdout
+    assert "not implemented yet" in untouched.stdout
+    # A catalogued mistake: ridge that penalizes the bias weight.
+    nb = json.loads((ROOT / "solutions" / ASSIGNMENT / NOTEBOOK).read_text())
+    line = "        penalty[-1] = 0.0                       # the bias weight is not shrunk\n"
+    changed = 0
+    for cell in nb["cells"]:
+        if line in cell["source"]:
+            cell["source"] = [s if s != line else "        pass\n" for s in cell["source"]]
+            changed += 1
+    assert changed == 1, "the solution's ridge changed: update this test's mistake"
+    wrong = tmp_path / "mistake" / NOTEBOOK
+    wrong.parent.mkdir()
+    wrong.write_text(json.dumps(nb))
+    res = _check(venv, wrong, tmp_path)
+    assert "with bias_last=True your solution still penalizes the bias weight" in res.stdout
+    total = re.search(r"total ([\d.]+)/([\d.]+)", res.stdout)
+    assert total and 0 < float(total.group(1)) < float(total.group(2)), res.stdout
+
+
+def test_instructor_commands_refuse_in_a_kit(kit_env, tmp_path):
+    _, venv = kit_env
+    res = subprocess.run(
+        [str(venv / "bin" / "gradkit"), "grade", "01_linear_models"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "student kit of 01_linear_models" in res.stderr
+
+
+def test_the_wheel_is_pure_python(kit_env):
+    kit, _ = kit_env
+    (wheel,) = kit.glob("*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".dll"))]
+    assert any(n.endswith("jupyter_server_config.d/gradkit.json") for n in names)
+
+
+def test_nbval_runs_the_solutions_on_the_kit(kit_env, tmp_path):
+    """nbval (as CI runs notebooks) in the kit-only environment: every cell of the
+    solution notebook runs, its test cells on the kit's recorded data, its demos on the
+    notebook's own functions through the kit's stubs."""
+    _, venv = kit_env
+    copy = tmp_path / NOTEBOOK
+    copy.write_bytes((ROOT / "solutions" / ASSIGNMENT / NOTEBOOK).read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
+    res = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--rootdir",
+            str(tmp_path),
+            str(copy),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert re.search(r"\d+ passed", res.stdout)
