@@ -168,6 +168,11 @@ class GradkitExecute(Execute):
         config=True
     )
     skip_cells_with_tag = Unicode("demo", help="Cells with this tag are not run.").tag(config=True)
+    kit_library = Unicode(
+        "",
+        help="A folder with the student kit's gradkit package: the sandboxed student kernel "
+        "sees it in place of the full library (the reference's kernel keeps the library).",
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -278,6 +283,7 @@ class GradkitExecute(Execute):
             sandbox_workdir=str(run.path),
             sandbox_memory=self.sandbox_memory,
             sandbox_uid=NOBODY if self._uid is None else self._uid,
+            sandbox_library=self.kit_library,
         )
         self.km = km
         return km

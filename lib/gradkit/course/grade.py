@@ -292,6 +292,13 @@ def grade(
             )
             for name in notebooks
         }
+        # The student kit's library: what the sandboxed kernels see in place of gradkit's,
+        # so no reference is within reach of a student's function while it is graded.
+        kit = None
+        if sandbox:
+            from .kit import pack_library
+
+            kit = pack_library(course, assignment)
         todo = sum(len(v) for v in plan.values())
         bar = tqdm(total=todo, desc=f"grading {assignment}", unit="notebook", disable=not progress)
         executor = _Executor(jobs or os.cpu_count() or 1, dask)
@@ -325,6 +332,7 @@ def grade(
                             "nb": sanitized.read_text(),
                             "token": token,
                             "settings": settings.to_dict(),
+                            "kit": kit,
                         }
                         # Until it is done, the gradebook says so: a run that stops here
                         # leaves "grading stopped", never an earlier or an empty grade.

@@ -65,7 +65,9 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one sanitized notebook; return ``{"nb": json}`` or ``{"error": one line}``.
 
     ``payload``: ``nb`` (the notebook as JSON), ``token`` (hidden cases, or None),
-    ``settings`` (:meth:`RunSettings.to_dict`), and ``student``/``notebook`` for logs.
+    ``settings`` (:meth:`RunSettings.to_dict`), ``kit`` (the student kit's library as
+    :func:`gradkit.course.kit.pack_library` made it, or absent), and
+    ``student``/``notebook`` for logs.
     """
     import nbformat
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
@@ -80,7 +82,13 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
             if not ok:
                 return {"error": f"this worker cannot run the sandbox: {why}"}
         nb = nbformat.reads(payload["nb"], as_version=4)
+        library = ""
+        if settings.sandbox and payload.get("kit"):
+            from .kit import unpack_library
+
+            library = str(unpack_library(payload["kit"]))
         ep = GradkitExecute(
+            kit_library=library,
             timeout=settings.timeout,
             interrupt_on_timeout=True,
             raise_on_iopub_timeout=False,

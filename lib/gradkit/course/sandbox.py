@@ -266,12 +266,15 @@ def command(
     limits: Limits = Limits(),
     env: dict[str, str] | None = None,
     uid: int = NOBODY,
+    library: Path | None = None,
 ) -> list[str]:
     """The command that runs ``argv`` in the sandbox (see the module docstring).
 
     ``readonly`` folders of the grader (the connection file's, the bridge requests')
     appear at their own paths, read-only. ``uid`` is the kernel's user id when the
-    grader is root (see :func:`lease_uid`).
+    grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
+    ``gradkit`` package of a student kit (:func:`gradkit.course.kit.kit_library`): the
+    kernel sees it in place of gradkit's, so no reference is within its reach.
     """
     bwrap = find_bwrap()
     if bwrap is None:
@@ -306,6 +309,11 @@ def command(
 
     for path in _python_paths():
         args += [*parents(path), "--ro-bind", str(path), str(path)]
+    if library is not None:
+        import gradkit
+
+        package = Path(gradkit.__file__).resolve().parent
+        args += ["--ro-bind", str(Path(library) / "gradkit"), str(package)]
     args += [*parents(Path(HOME)), *_tmpfs(HOME, limits.home_size), "--chdir", HOME]
     args += [*_tmpfs(SANDBOX_IPC, 2**20), *_tmpfs(SANDBOX_OUT, limits.replies)]
     for path in readonly:
@@ -461,6 +469,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_memory = Int(Limits().memory, help="Address-space limit in bytes.").tag(config=True)
     sandbox_uid = Int(NOBODY, help="The kernel's user id when the grader is root.").tag(config=True)
     sandbox_enabled = Bool(True).tag(config=True)
+    sandbox_library = Unicode(
+        "", help="A folder with a student kit's gradkit package, seen in place of gradkit's."
+    ).tag(config=True)
     sandbox_cgroups = Bool(True, help="Limit the sandbox with a control group (root).").tag(
         config=True
     )
@@ -499,7 +510,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             return argv
         readonly = [Path(p) for p in self.sandbox_readonly.split(os.pathsep) if p]
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-        cmd = command(argv, readonly, self.limits, env, uid=self.sandbox_uid)
+        library = Path(self.sandbox_library) if self.sandbox_library else None
+        cmd = command(argv, readonly, self.limits, env, uid=self.sandbox_uid, library=library)
         if self.sandbox_cgroups and os.geteuid() == 0:
             if self.group is None:
                 limits = self.limits
