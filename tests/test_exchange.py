@@ -260,7 +260,7 @@ def test_a_failed_copy_leaves_nothing_in_the_exchange(tmp_path, exchange, monkey
         return real(path)
 
     monkeypatch.setattr(module, "_read_regular", failing)
-    with pytest.raises(UserError, match="No space left on device; nothing was left"):
+    with pytest.raises(UserError, match="No space left on device; the release was not published"):
         release(kit, exchange, COURSE_ID, "tiny")
     assert list((exchange / COURSE_ID / "outbound").iterdir()) == []
 

@@ -12,9 +12,9 @@ course id ``C`` and an assignment ``A`` it holds (nbgrader 0.9.6,
 * ``<root>/C/inbound/<student>+A+<timestamp>+<random>``: one folder per
   ``nbgrader submit``: the student's assignment folder plus ``timestamp.txt`` and
   ``submission_secret.txt``. The timestamp is the submit time as nbgrader writes it
-  (``2026-01-31 23:59:12.345678 UTC`` by default); the random part (12 characters
-  since nbgrader 0.7, absent with ``ExchangeSubmit.add_random_string = False``) keeps
-  the name unguessable. nbgrader makes these folders 0777 and their files 0644.
+  (``2026-01-31 23:59:12.345678 UTC`` by default); the random part (12 URL-safe
+  characters, absent with ``ExchangeSubmit.add_random_string = False``) keeps the
+  name unguessable. nbgrader makes these folders 0777 and their files 0644.
 
 :func:`release` publishes a kit folder there; :func:`collect` copies each student's
 latest submission (by nbgrader's timestamp, as ``nbgrader collect`` picks it) into
@@ -165,7 +165,7 @@ def release(
         shutil.rmtree(scratch, ignore_errors=True)
         raise UserError(
             f"could not release {kit_dir} to {dest}: {exc.strerror or exc}; "
-            "nothing was left in the exchange"
+            "the release was not published"
         ) from None
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -498,13 +498,14 @@ def _collect_one(
     student = latest.student
     earlier = f" (the latest of {len(mine)})" if len(mine) > 1 else ""
     read = _read_entry(inbound_fd, latest)
+    target = dest / student / assignment
     if read.error:
-        say(f"skipped {student}'s submission {_shown(latest.name)}: {read.error}")
+        kept = f"; {target} keeps what was there" if os.path.lexists(target) else ""
+        say(f"skipped {student}'s submission {_shown(latest.name)}: {read.error}{kept}")
         return False
     for note in read.notes:
         say(f"{student}: {note}")
     wanted = _folder_of(read, latest)
-    target = dest / student / assignment
     present = _present(target)
     if present == wanted:
         say(f"{student}: unchanged, submitted {latest.stamp}{earlier}")
