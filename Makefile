@@ -42,7 +42,7 @@ test: lint
 # the tests that prove the sandbox skip; GRADKIT_EXPECT_NO_SANDBOX fails the run if the
 # sandbox is found anyway. `.ci/run` runs this after `make test`.
 GRADING_E2E := tests/test_grading_e2e.py tests/test_grading_class.py tests/test_grading_runs.py \
-	tests/test_demo.py tests/test_term.py tests/test_canvas.py
+	tests/test_demo.py tests/test_term.py tests/test_canvas.py tests/test_exchange.py
 test-unsandboxed: $(STAMP)
 	env -u GRADKIT_REQUIRE_SANDBOX GRADKIT_BWRAP=/nonexistent/bwrap GRADKIT_EXPECT_NO_SANDBOX=1 \
 		$(PY) -m pytest -p no:cacheprovider $(GRADING_E2E)

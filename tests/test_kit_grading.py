@@ -90,3 +90,30 @@ def test_the_kit_library_stubs_the_graded_functions(tmp_path):
         unpack_library({"digest": "../../etc", "zip": packed["zip"]})
     with pytest.raises(ValueError, match="does not match"):
         unpack_library({"digest": "0" * 24, "zip": packed["zip"]})
+
+
+def test_gradkit_kit_builds_and_publishes_into_an_exchange(tmp_path):
+    """The command line: a kit of the tiny course, released into a local exchange where
+    nbgrader's fetch looks; a second build into the same folder is refused in one line."""
+    import subprocess
+    import sys
+
+    course = Course(make_course(tmp_path / "course"))
+    release(course, ASSIGNMENT, log=lambda m: None)
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    cmd = [sys.executable, "-m", "gradkit", "--course", str(course.root), "kit", ASSIGNMENT]
+    res = subprocess.run(
+        [*cmd, "--exchange", str(exchange), "--course-id", "nn101"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "graded functions self-check from recorded data" in res.stdout
+    outbound = exchange / "nn101" / "outbound" / ASSIGNMENT
+    names = sorted(p.name for p in outbound.iterdir())
+    assert f"{NOTEBOOK}.ipynb" in names and "README.md" in names
+    assert any(n.endswith("+kit01-py3-none-any.whl") for n in names), names
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "not an empty folder" in again.stderr

@@ -1,6 +1,6 @@
 """The `gradkit` command line (also `python -m gradkit`).
 
-Instructors: release, kit, grade, feedback, export, secret, demo, data.
+Instructors: release, kit, collect, grade, feedback, export, secret, demo, data.
 Students: check NOTEBOOK.
 A mistake the user can fix is reported as one line on stderr (exit status 2).
 """
@@ -32,6 +32,8 @@ def cmd_kit(args) -> int:
     from .kit import build_kit
 
     course = _course(args)
+    if args.exchange and not args.course_id:
+        raise UserError("--exchange needs --course-id: the nbgrader course id of the exchange")
     out = Path(args.out) if args.out else course.root / "kits" / args.assignment
     report = build_kit(course, args.assignment, out)
     for line in report.lines():
@@ -118,6 +120,13 @@ def cmd_grade(args) -> int:
         for notebook, record in sorted(mine.items()):
             if record.status != GRADED:
                 print(f"{student}/{notebook}: {record.status}: {record.note}", file=sys.stderr)
+    return 0
+
+
+def cmd_collect(args) -> int:
+    from .exchange import collect
+
+    collect(Path(args.exchange), args.course_id, args.assignment, Path(args.to), log=print)
     return 0
 
 
@@ -275,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--exchange", help="also release the kit into this nbgrader exchange root (JupyterHub)"
     )
-    s.add_argument("--course-id", default="gradkit", help="nbgrader course id in the exchange")
+    s.add_argument("--course-id", help="nbgrader course id in the exchange (with --exchange)")
     s.set_defaults(func=cmd_kit)
 
     s = sub.add_parser(
@@ -324,6 +333,23 @@ def build_parser() -> argparse.ArgumentParser:
         "without a submission are listed as missing (stored for later exports)",
     )
     s.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser(
+        "collect",
+        help="copy each student's latest submission out of nbgrader's exchange "
+        "into DIR/<student>/ASSIGNMENT/ (what `grade --submissions DIR` reads)",
+    )
+    s.add_argument("assignment")
+    s.add_argument(
+        "--exchange", required=True, metavar="DIR", help="nbgrader's exchange (c.Exchange.root)"
+    )
+    s.add_argument(
+        "--course-id", required=True, metavar="ID", help="the course id students submit to"
+    )
+    s.add_argument(
+        "--to", required=True, metavar="DIR", help="where to put the submissions, e.g. submitted/"
+    )
+    s.set_defaults(func=cmd_collect)
 
     s = sub.add_parser("doctor", help="report whether this machine can sandbox students' kernels")
     s.set_defaults(func=cmd_doctor)
