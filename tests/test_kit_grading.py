@@ -3,8 +3,9 @@ kit in place of gradkit's library, so no reference is within reach of a student'
 whatever it does to the delegation watch; the grader keeps the full library.
 
 Two students try what the delegation watch cannot see: one runs gradkit's reference in
-a thread of its own, one reads the reference's source and answers only when the answer
-is there. Under the kit both get nothing; an honest student beside them full marks.
+a process of its own, one runs a renamed copy of the reference's source. Graded with the
+full library (unsandboxed) both get full marks (measured: see the closing note of issue
+17); under the kit both get nothing, an honest student beside them full marks.
 """
 
 from __future__ import annotations
@@ -21,31 +22,25 @@ from gradkit.course.release import release
 
 pytestmark = [pytest.mark.slow, pytest.mark.a01]
 
-THIEF = (
-    "import threading\n"
-    "import gradkit.linear.regression as _R\n"
+THIEF = (  # runs gradkit's reference in a process of its own, out of the watch's sight
+    "import json, subprocess, sys\n"
+    "_CODE = ('import json, sys, numpy as np\\n'\n"
+    "         'from gradkit.linear.regression import least_squares as f\\n'\n"
+    "         'X, y = (np.array(a) for a in json.load(sys.stdin))\\n'\n"
+    "         'print(json.dumps(f(X, y).tolist()))')\n"
     "def least_squares(X, y):\n"
-    "    box = {}\n"
-    "    def _run():\n"
-    "        try:\n"
-    "            box['w'] = _R.least_squares(X, y)\n"
-    "        except BaseException as exc:\n"
-    "            box['w'] = exc\n"
-    "    t = threading.Thread(target=_run)\n"
-    "    t.start()\n"
-    "    t.join()\n"
-    "    if isinstance(box['w'], BaseException):\n"
-    "        raise box['w']\n"
-    "    return box['w']\n"
+    "    out = subprocess.run([sys.executable, '-c', _CODE], capture_output=True, text=True,\n"
+    "                         input=json.dumps([X.tolist(), y.tolist()]), check=True)\n"
+    "    return np.array(json.loads(out.stdout))\n"
 )
-READER = (
+READER = (  # runs a copy of the reference's module source, renamed so no byte matches
     "import inspect\n"
     "import gradkit.linear.regression as _R\n"
-    "_SOURCE = inspect.getsource(_R)\n"
+    "_copy = {'__name__': 'gradkit.linear.mine', '__package__': 'gradkit.linear'}\n"
+    "_source = inspect.getsource(_R).replace('hint', 'advice')\n"
+    "exec(compile(_source, 'mine', 'exec'), _copy)\n"
     "def least_squares(X, y):\n"
-    "    if 'np.linalg.solve' not in _SOURCE:\n"
-    "        return np.zeros(X.shape[1])\n"
-    "    return np.linalg.solve(X.T @ X, X.T @ y)\n"
+    "    return _copy['least_squares'](X, y)\n"
 )
 
 
@@ -80,7 +75,7 @@ def test_the_kit_library_stubs_the_graded_functions(tmp_path):
     course = Course(make_course(tmp_path / "course"))
     folder = kit_library(course, ASSIGNMENT)
     text = (folder / "gradkit" / "linear" / "regression.py").read_text()
-    assert "def least_squares(" in text and "np.linalg.solve" not in text
+    assert "def least_squares(" in text and "X.T @ X" not in text and "_solve_normal" not in text
     assert kit_library(course, ASSIGNMENT) == folder  # cached: built once per library
     packed = pack_library(course, ASSIGNMENT)
     unpacked = unpack_library(packed)
@@ -113,7 +108,7 @@ def test_gradkit_kit_builds_and_publishes_into_an_exchange(tmp_path):
     outbound = exchange / "nn101" / "outbound" / ASSIGNMENT
     names = sorted(p.name for p in outbound.iterdir())
     assert f"{NOTEBOOK}.ipynb" in names and "README.md" in names
-    assert any(n.endswith("+kit01-py3-none-any.whl") for n in names), names
+    assert any(n.endswith("-py3-none-any.whl") and "+kit" in n for n in names), names
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert "not an empty folder" in again.stderr
