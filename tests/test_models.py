@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+import gradkit.models.two_layer_net
 from gradkit.gradcheck import GRAD_REL_TOL, eval_numerical_gradient, rel_error
-from gradkit.models import FullyConnectedNet, TwoLayerNet
+from gradkit.models import FullyConnectedNet, TwoLayerNet, two_layer_net_loss
 from helpers import assert_inputs_unchanged
 
 # Exact float64 arithmetic on a handful of numbers: only rounding separates
@@ -132,6 +133,39 @@ def test_two_layer_inputs_unchanged(rng):
     before = {k: v.copy() for k, v in model.params.items()}
     assert_inputs_unchanged(model.loss, rng.standard_normal((3, 4)), np.array([0, 1, 2]))
     assert all(np.array_equal(before[k], model.params[k]) for k in before)
+
+
+def test_two_layer_net_loss_is_the_models_loss(rng):
+    model = TwoLayerNet(4, 5, 3, weight_scale=0.3, reg=0.1, seed=0)
+    X, y = rng.standard_normal((6, 4)), rng.integers(3, size=6)
+    loss, grads = two_layer_net_loss(model.params, X, y, reg=0.1)
+    want_loss, want_grads = model.loss(X, y)
+    assert loss == want_loss and grads.keys() == want_grads.keys()
+    assert all(np.array_equal(grads[k], want_grads[k]) for k in grads)
+    assert_inputs_unchanged(two_layer_net_loss, model.params, X, y, 0.1)
+    with pytest.raises(ValueError, match="y must hold the N labels"):
+        two_layer_net_loss(model.params, X, None)
+    with pytest.raises(ValueError, match=r"two_layer_net_loss: X must have 4 features"):
+        two_layer_net_loss(model.params, X[:, :3], y)
+
+
+def test_two_layer_loss_with_labels_goes_through_two_layer_net_loss(rng, monkeypatch):
+    """In the student kit this module-level function is the student's: the model calls it,
+    with rows flattened and labels checked, and its answer is the model's."""
+    calls = []
+
+    def spy(params, X, y, reg=0.0):
+        calls.append((params, X.shape, y, reg))
+        return 1.5, {}
+
+    monkeypatch.setattr(gradkit.models.two_layer_net, "two_layer_net_loss", spy)
+    model = TwoLayerNet(12, 5, 3, reg=0.2, seed=0)
+    X = rng.standard_normal((2, 3, 4))
+    assert model.loss(X, [0, 2]) == (1.5, {})
+    ((params, shape, y, reg),) = calls
+    assert params is model.params and shape == (2, 12) and reg == 0.2
+    assert isinstance(y, np.ndarray) and y.tolist() == [0, 2]
+    assert model.loss(X).shape == (2, 3) and len(calls) == 1  # scores alone: no loss
 
 
 # --------------------------------------------------------------------- FullyConnectedNet
