@@ -295,6 +295,33 @@ def test_fc_seed_reproducible_and_init_scheme():
     assert he.params["W1"].dtype == np.float32
 
 
+def test_fc_default_init_is_assignment_03s_small_random_and_bias_init(monkeypatch):
+    """In the student kit these are the student's own: the model must call them."""
+    import gradkit.models.fc_net as fc_net
+    from gradkit.init import bias_init, small_random_init
+
+    calls = []
+
+    def spy(name, func):
+        def recorded(*args, **kwargs):
+            calls.append((name, args[:2], args[3:]))
+            return func(*args, **kwargs)
+
+        return recorded
+
+    monkeypatch.setattr(fc_net, "small_random_init", spy("weights", small_random_init))
+    monkeypatch.setattr(fc_net, "bias_init", spy("biases", bias_init))
+    model = FullyConnectedNet([5], input_dim=3, num_classes=2, weight_scale=0.3, seed=0)
+    assert calls == [
+        ("weights", (3, 5), (0.3,)),
+        ("biases", (5,), ()),
+        ("weights", (5, 2), (0.3,)),
+        ("biases", (2,), ()),
+    ]
+    expected = 0.3 * np.random.default_rng(0).standard_normal((3, 5))
+    assert np.array_equal(model.params["W1"], expected.astype(np.float32))
+
+
 def test_fc_float32_matches_float64(rng):
     m64 = small_fc("batchnorm")
     m32 = FullyConnectedNet(
