@@ -24,7 +24,7 @@ read. With the full library (the instructor's), nothing calls :func:`call`:
 loading is harmless and changes no result.
 
 Every problem is one line (:class:`KitError` and its subclasses render so in
-Jupyter). They are ``RuntimeError``\\ s, not ``NotImplementedError``\\ s: the
+Jupyter). They subclass ``RuntimeError``, not ``NotImplementedError``: the
 grader reports a function that raises ``NotImplementedError`` as "not
 implemented yet", which would blame the function under test when a function it
 calls is the one missing.
