@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+import gradkit.models.two_layer_net
 from gradkit.gradcheck import GRAD_REL_TOL, eval_numerical_gradient, rel_error
-from gradkit.models import FullyConnectedNet, TwoLayerNet
+from gradkit.models import FullyConnectedNet, TwoLayerNet, two_layer_net_loss
 from helpers import assert_inputs_unchanged
 
 # Exact float64 arithmetic on a handful of numbers: only rounding separates
@@ -134,6 +135,39 @@ def test_two_layer_inputs_unchanged(rng):
     assert all(np.array_equal(before[k], model.params[k]) for k in before)
 
 
+def test_two_layer_net_loss_is_the_models_loss(rng):
+    model = TwoLayerNet(4, 5, 3, weight_scale=0.3, reg=0.1, seed=0)
+    X, y = rng.standard_normal((6, 4)), rng.integers(3, size=6)
+    loss, grads = two_layer_net_loss(model.params, X, y, reg=0.1)
+    want_loss, want_grads = model.loss(X, y)
+    assert loss == want_loss and grads.keys() == want_grads.keys()
+    assert all(np.array_equal(grads[k], want_grads[k]) for k in grads)
+    assert_inputs_unchanged(two_layer_net_loss, model.params, X, y, 0.1)
+    with pytest.raises(ValueError, match="y must hold the N labels"):
+        two_layer_net_loss(model.params, X, None)
+    with pytest.raises(ValueError, match=r"two_layer_net_loss: X must have 4 features"):
+        two_layer_net_loss(model.params, X[:, :3], y)
+
+
+def test_two_layer_loss_with_labels_goes_through_two_layer_net_loss(rng, monkeypatch):
+    """In the student kit this module-level function is the student's: the model calls it,
+    with rows flattened and labels checked, and its answer is the model's."""
+    calls = []
+
+    def spy(params, X, y, reg=0.0):
+        calls.append((params, X.shape, y, reg))
+        return 1.5, {}
+
+    monkeypatch.setattr(gradkit.models.two_layer_net, "two_layer_net_loss", spy)
+    model = TwoLayerNet(12, 5, 3, reg=0.2, seed=0)
+    X = rng.standard_normal((2, 3, 4))
+    assert model.loss(X, [0, 2]) == (1.5, {})
+    ((params, shape, y, reg),) = calls
+    assert params is model.params and shape == (2, 12) and reg == 0.2
+    assert isinstance(y, np.ndarray) and y.tolist() == [0, 2]
+    assert model.loss(X).shape == (2, 3) and len(calls) == 1  # scores alone: no loss
+
+
 # --------------------------------------------------------------------- FullyConnectedNet
 
 
@@ -259,6 +293,33 @@ def test_fc_seed_reproducible_and_init_scheme():
     he = FullyConnectedNet([300, 400], input_dim=400, seed=5, init="he")
     assert abs(he.params["W1"].std() / np.sqrt(2 / 400) - 1) < INIT_STD_RTOL
     assert he.params["W1"].dtype == np.float32
+
+
+def test_fc_default_init_is_assignment_03s_small_random_and_bias_init(monkeypatch):
+    """In the student kit these are the student's own: the model must call them."""
+    import gradkit.models.fc_net as fc_net
+    from gradkit.init import bias_init, small_random_init
+
+    calls = []
+
+    def spy(name, func):
+        def recorded(*args, **kwargs):
+            calls.append((name, args[:2], args[3:]))
+            return func(*args, **kwargs)
+
+        return recorded
+
+    monkeypatch.setattr(fc_net, "small_random_init", spy("weights", small_random_init))
+    monkeypatch.setattr(fc_net, "bias_init", spy("biases", bias_init))
+    model = FullyConnectedNet([5], input_dim=3, num_classes=2, weight_scale=0.3, seed=0)
+    assert calls == [
+        ("weights", (3, 5), (0.3,)),
+        ("biases", (5,), ()),
+        ("weights", (5, 2), (0.3,)),
+        ("biases", (2,), ()),
+    ]
+    expected = 0.3 * np.random.default_rng(0).standard_normal((3, 5))
+    assert np.array_equal(model.params["W1"], expected.astype(np.float32))
 
 
 def test_fc_float32_matches_float64(rng):

@@ -18,6 +18,10 @@
   recorded in the notebook's metadata (``gradkit.incidents``).
 * Output is capped in bytes per cell and per notebook; the whole notebook has
   a time budget; cells tagged ``demo`` are skipped.
+* The student's other notebooks of the assignment (``sibling_notebooks``) are
+  read-only files in the kernel's working folder, where a demo's
+  ``gradkit.yours.load("update_rules.ipynb")`` finds them. Grades never depend
+  on them: without one, only the cell that loads it fails.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ..grading.bridge import BridgeCallee, Channel
 from ..grading.callee import DirectCallee
@@ -72,6 +76,8 @@ ENDED_BECAUSE = {
 }
 #: Where a graded notebook's metadata lists what happened while it ran.
 INCIDENTS_KEY = "gradkit"
+#: A sibling notebook's file name: a plain name in the working folder.
+_SIBLING_NAME = re.compile(r"^[^./\\][^/\\]*\.ipynb$")
 _NAME_ERROR = re.compile(r"raised NameError: name '(\w+)' is not defined")
 _NOT_DEFINED = re.compile(r"is not defined; run the cell that defines (\w+)")
 
@@ -173,6 +179,12 @@ class GradkitExecute(Execute):
         help="A folder with the student kit's gradkit package: the sandboxed student kernel "
         "sees it in place of the full library (the reference's kernel keeps the library).",
     ).tag(config=True)
+    sibling_notebooks = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        help="File name -> text of the student's other notebooks of the assignment, put "
+        "read-only in the kernel's working folder.",
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -182,6 +194,7 @@ class GradkitExecute(Execute):
         self._skip: set[int] = set()
         self._token: str | None = None
         self._run: Any = None  # the run folder (RunDir) and bridge channel of the notebook
+        self._home_files: list[Path] = []  # sibling notebooks mounted in a sandbox's home
         self._channel: Any = None
         self._uid: int | None = None  # the kernel's own user id (root graders)
         self._current = 0
@@ -208,6 +221,7 @@ class GradkitExecute(Execute):
         self._oom_kills = 0
         self._uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
         self._run = RunDir(host_kernel_dirs=not self.sandbox)
+        self._home_files = self._place_siblings(resources)
         self._channel = self._make_channel(self._run)
         self._started = time.monotonic()
         try:
@@ -226,6 +240,25 @@ class GradkitExecute(Execute):
                 self.incident(-1, "cleanup failed", "; ".join(problems)[:200])
         nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
         return nb, resources
+
+    def _place_siblings(self, resources: Any) -> list[Path]:
+        """Put the sibling notebooks where the kernel's working folder will show them,
+        read-only: files of the run folder mounted into a sandbox's home, or files in the
+        working folder of an unsandboxed kernel. Returns the files to mount."""
+        mounted: list[Path] = []
+        workdir = resources.get("metadata", {}).get("path") if not self.sandbox else None
+        for name, text in sorted(self.sibling_notebooks.items()):
+            if not _SIBLING_NAME.match(name):
+                self.log.warning("sibling notebook %r skipped: not a plain file name", name)
+                continue
+            if self.sandbox:
+                mounted.append(self._run.add_home_file(name, text.encode()))
+            elif workdir:
+                target = Path(workdir) / name
+                if not target.exists():  # the caller may have put it there already
+                    target.write_text(text, encoding="utf-8")
+                    target.chmod(0o444)
+        return mounted
 
     def _make_channel(self, run: RunDir) -> Channel:
         """Where bridge requests and replies go: the replies of a sandboxed kernel are in
@@ -280,6 +313,7 @@ class GradkitExecute(Execute):
             ip=IPC_PREFIX,
             connection_file=str(run.dir("conn") / "connection.json"),
             sandbox_readonly=os.pathsep.join([str(run.dir("conn")), str(run.dir("req"))]),
+            sandbox_home_files=os.pathsep.join(str(p) for p in self._home_files),
             sandbox_workdir=str(run.path),
             sandbox_memory=self.sandbox_memory,
             sandbox_uid=NOBODY if self._uid is None else self._uid,

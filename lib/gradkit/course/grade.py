@@ -5,7 +5,9 @@ temporary staging course outside the course directory (the originals are only
 read) and sanitized by nbgrader (locked cells restored from the gradebook).
 Each notebook is then executed by a worker — a local process (``jobs`` at a
 time) or a ``dask.distributed`` worker — in the sandbox, with its test cells
-judged by the grader's engine. Back in this process, the one writer of the
+judged by the grader's engine and the same student's other notebooks of the
+assignment read-only beside it (for the demos that load functions from them; a
+grade never depends on them). Back in this process, the one writer of the
 gradebook saves each notebook's scores and its record in one transaction, as
 soon as it is done. A run stopped halfway (Ctrl-C, a kill) keeps everything
 saved so far; the next run skips every notebook whose content, release and
@@ -333,6 +335,7 @@ def grade(
                             "token": token,
                             "settings": settings.to_dict(),
                             "kit": kit,
+                            "siblings": _siblings(found[student], name),
                         }
                         # Until it is done, the gradebook says so: a run that stops here
                         # leaves "grading stopped", never an earlier or an empty grade.
@@ -380,6 +383,18 @@ def _lms_identity(mine: dict[str, Submitted]) -> tuple[str, str]:
     name = next((s.name for s in mine.values() if s.name), "")
     canvas_id = next((s.canvas_id for s in mine.values() if s.canvas_id), "")
     return name, canvas_id
+
+
+def _siblings(mine: dict[str, Submitted], name: str) -> dict[str, str]:
+    """The student's other notebooks of the assignment that can be read (file name -> text):
+    the grader puts them read-only beside ``name``, where a demo's ``gradkit.yours.load``
+    finds them. A missing or unreadable one is left out, which costs only the cell that
+    loads it: the graded tests never need it."""
+    out = {}
+    for other, sub in sorted(mine.items()):
+        if other != name and sub.path != Path() and not _problem(sub.path):
+            out[f"{other}.ipynb"] = sub.path.read_text(encoding="utf-8", errors="replace")
+    return out
 
 
 def _plan(found, notebooks, release_fp, before, force, records) -> dict[str, dict[str, str]]:

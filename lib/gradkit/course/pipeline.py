@@ -66,7 +66,9 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
 
     ``payload``: ``nb`` (the notebook as JSON), ``token`` (hidden cases, or None),
     ``settings`` (:meth:`RunSettings.to_dict`), ``kit`` (the student kit's library as
-    :func:`gradkit.course.kit.pack_library` made it, or absent), and
+    :func:`gradkit.course.kit.pack_library` made it, or absent), ``siblings`` (file name
+    -> JSON of the student's other notebooks of the assignment, put read-only beside it;
+    optional), and
     ``student``/``notebook`` for logs.
     """
     import nbformat
@@ -98,6 +100,7 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
             notebook_timeout=settings.notebook_timeout,
             cell_output_bytes=settings.cell_output_bytes,
             notebook_output_bytes=settings.notebook_output_bytes,
+            sibling_notebooks=dict(payload.get("siblings") or {}),
         )
         with tempfile.TemporaryDirectory(prefix="gradkit-work-") as work:
             resources: dict[str, Any] = {"metadata": {"path": work}}

@@ -9,6 +9,8 @@ folder    holds
 ========  ====================================================================
 ``conn``  the kernel's connection file (mounted read-only in the sandbox)
 ``req``   bridge requests, JSON and ``.npy`` (mounted read-only)
+``home``  the student's other notebooks of the assignment, each file mounted
+          read-only in the kernel's home (:meth:`RunDir.add_home_file`)
 ========  ====================================================================
 
 What the kernel writes (its sockets, bridge replies, its home and ``/tmp``) lives
@@ -55,6 +57,22 @@ class RunDir:
 
     def dir(self, name: str) -> Path:
         return self.path / name
+
+    def add_home_file(self, name: str, data: bytes) -> Path:
+        """Write ``home/<name>``, read-only (0444), for the sandbox to show in the kernel's
+        home; return its path. ``name`` must be a plain file name."""
+        if name != Path(name).name or name.startswith("."):
+            raise ValueError(f"not a plain file name: {name!r}")
+        if "home" not in self.folders:
+            os.mkdir("home", 0o700, dir_fd=self._fd)
+            fd = os.open("home", _DIR_FLAGS, dir_fd=self._fd)
+            self.folders["home"] = Folder(self.path / "home", fd=fd)
+        folder = self.folders["home"]
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(name, flags, 0o444, dir_fd=folder.fd)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return folder.path / name
 
     def remove(self) -> list[str]:
         """Remove the run folder; a line per entry that could not be removed."""

@@ -10,7 +10,9 @@ every major Linux distribution). Inside:
 * a filesystem holding only the operating system's directories, the Python
   installation, the virtual environment and gradkit's library — all read-only —
   plus the two folders the grader writes for it, also read-only (the connection
-  file, the bridge's requests; see :mod:`gradkit.course.rundir`). Everything the
+  file, the bridge's requests; see :mod:`gradkit.course.rundir`), and the same
+  student's other notebooks of the assignment, read-only files in its home (what
+  ``gradkit.yours.load`` reads for a demo). Everything the
   kernel can write is a size-limited tmpfs of the sandbox: its home (the working
   directory), ``/tmp``, and the folders of its sockets and bridge replies. No
   folder of the host is writable, so the kernel can neither fill the host's disk
@@ -267,12 +269,15 @@ def command(
     env: dict[str, str] | None = None,
     uid: int = NOBODY,
     library: Path | None = None,
+    home_files: list[Path] | None = None,
 ) -> list[str]:
     """The command that runs ``argv`` in the sandbox (see the module docstring).
 
     ``readonly`` folders of the grader (the connection file's, the bridge requests')
-    appear at their own paths, read-only. ``uid`` is the kernel's user id when the
-    grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
+    appear at their own paths, read-only. ``home_files`` (files of the grader's run
+    folder) appear in the kernel's home under their own names, read-only: mount points
+    the kernel can neither change, remove nor replace. ``uid`` is the kernel's user id
+    when the grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
     ``gradkit`` package of a student kit (:func:`gradkit.course.kit.kit_library`): the
     kernel sees it in place of gradkit's, so no reference is within its reach.
     """
@@ -315,6 +320,8 @@ def command(
         package = Path(gradkit.__file__).resolve().parent
         args += ["--ro-bind", str(Path(library) / "gradkit"), str(package)]
     args += [*parents(Path(HOME)), *_tmpfs(HOME, limits.home_size), "--chdir", HOME]
+    for path in home_files or []:  # after the home's tmpfs, which would hide them
+        args += ["--ro-bind", str(path), f"{HOME}/{path.name}"]
     args += [*_tmpfs(SANDBOX_IPC, 2**20), *_tmpfs(SANDBOX_OUT, limits.replies)]
     for path in readonly:
         args += [*parents(path), "--ro-bind", str(path), str(path)]
@@ -457,7 +464,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox.
 
     ``sandbox_readonly`` lists the grader's folders the kernel reads (the connection
-    file's, the bridge requests'), separated by ``os.pathsep``; ``sandbox_workdir`` is a
+    file's, the bridge requests'), separated by ``os.pathsep``; ``sandbox_home_files`` the
+    files it reads in its home (the student's other notebooks); ``sandbox_workdir`` is a
     folder private to the grader that the launcher runs in (so no process of the
     sandbox ever had the course as its working directory). The connection file's
     ``ip`` must be :data:`IPC_PREFIX`, a path inside the sandbox; the grader's own
@@ -465,6 +473,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     """
 
     sandbox_readonly = Unicode("", help="os.pathsep-separated read-only folders.").tag(config=True)
+    sandbox_home_files = Unicode(
+        "", help="os.pathsep-separated files shown read-only in the kernel's home."
+    ).tag(config=True)
     sandbox_workdir = Unicode("", help="Working directory of the launcher.").tag(config=True)
     sandbox_memory = Int(Limits().memory, help="Address-space limit in bytes.").tag(config=True)
     sandbox_uid = Int(NOBODY, help="The kernel's user id when the grader is root.").tag(config=True)
@@ -511,7 +522,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         readonly = [Path(p) for p in self.sandbox_readonly.split(os.pathsep) if p]
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         library = Path(self.sandbox_library) if self.sandbox_library else None
-        cmd = command(argv, readonly, self.limits, env, uid=self.sandbox_uid, library=library)
+        home_files = [Path(p) for p in self.sandbox_home_files.split(os.pathsep) if p]
+        cmd = command(
+            argv,
+            readonly,
+            self.limits,
+            env,
+            uid=self.sandbox_uid,
+            library=library,
+            home_files=home_files,
+        )
         if self.sandbox_cgroups and os.geteuid() == 0:
             if self.group is None:
                 limits = self.limits

@@ -1,7 +1,9 @@
 """`gradkit check NOTEBOOK`: a student's self-check, graded the way the autograder will.
 
 The notebook is run top to bottom in a fresh kernel, on a copy in a
-temporary folder (the student's file is never written), with the grader's
+temporary folder (the student's file is never written) that also holds the files
+beside it (data, and, read-only, the other notebooks of the assignment, which a
+demo's ``gradkit.yours.load`` reads), with the grader's
 per-cell timeout, and each test cell is judged the way the grader judges it:
 in this process, calling the notebook's functions in the kernel (see
 :mod:`gradkit.course.execute`). In place of the student's hidden cases, which
@@ -25,6 +27,9 @@ from .results import results_from_notebook
 __all__ = ["check_notebook", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
+#: Larger files beside the notebook are not copied for the check (a data set of that size
+#: is loaded from its own path, not from the notebook's folder).
+MAX_SIBLING_BYTES = 50_000_000
 
 
 def check_notebook(
@@ -60,13 +65,17 @@ def check_notebook(
     if not _test_cells(nb):
         raise UserError(f"{path} has no test cells (is it a gradkit assignment notebook?)")
     with tempfile.TemporaryDirectory(prefix="gradkit-check-") as tmp:
-        for sibling in path.parent.iterdir():  # data files the notebook may read
+        # Data files the notebook may read, and the other notebooks of the assignment
+        # (gradkit.yours.load reads one for a demo), read-only as the grader gives them.
+        for sibling in path.parent.iterdir():
             if (
                 sibling.is_file()
-                and sibling.suffix != ".ipynb"
-                and sibling.stat().st_size < 50_000_000
+                and sibling.name != path.name
+                and sibling.stat().st_size < MAX_SIBLING_BYTES
             ):
-                shutil.copy(sibling, tmp)
+                copy = Path(shutil.copy(sibling, tmp))
+                if copy.suffix == ".ipynb":
+                    copy.chmod(0o444)
         from traitlets.config import Config
 
         config = Config()

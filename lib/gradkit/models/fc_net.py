@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from .._validation import check_count, check_probability, get_rng
 from ..dropout import dropout_backward, dropout_forward
+from ..init import bias_init, small_random_init
 from ..layers import affine_backward, affine_forward, relu_backward, relu_forward
 from ..losses import softmax_loss
 from ..normalization import (
@@ -57,7 +58,9 @@ class FullyConnectedNet:
         normalization: None, 'batchnorm' or 'layernorm'. Batch-norm running
             statistics live in ``model.bn_params`` (one dict per hidden layer);
             ``loss`` runs in 'train' mode when ``y`` is given, 'test' otherwise.
-        weight_scale: std of the N(0, 1)·weight_scale weights when ``init`` is None.
+        weight_scale: std of the N(0, 1)·weight_scale weights when ``init`` is None
+            (:func:`gradkit.init.small_random_init`; biases are
+            :func:`gradkit.init.bias_init`'s zeros either way).
         init: name of a :mod:`gradkit.init` scheme ('he', 'xavier', ...), or a
             callable ``init(fan_in, fan_out, rng) -> W``, used for every weight
             matrix instead of ``weight_scale``.
@@ -122,12 +125,15 @@ class FullyConnectedNet:
         dims = [D] + hidden + [C]
         self.params: dict[str, np.ndarray] = {}
         for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-            if draw is None:
-                W = weight_scale * rng.standard_normal((fan_in, fan_out))
-            else:
+            # The initializers of assignment 03 (in the student kit, the student's own).
+            if draw is not None:
                 W = draw(fan_in, fan_out, rng)
+            elif weight_scale > 0:
+                W = small_random_init(fan_in, fan_out, rng, weight_scale)
+            else:  # small_random_init takes positive scales only; these are zeros
+                W = weight_scale * rng.standard_normal((fan_in, fan_out))
             self.params[f"W{l}"] = W
-            self.params[f"b{l}"] = np.zeros(fan_out)
+            self.params[f"b{l}"] = bias_init(fan_out)
             if normalization is not None and l < self.num_layers:
                 self.params[f"gamma{l}"] = np.ones(fan_out)
                 self.params[f"beta{l}"] = np.zeros(fan_out)

@@ -3,14 +3,17 @@
 Parameters live in the public dict ``model.params`` and the L2 strength in
 ``model.reg``; both are read on every call of ``model.loss``. Regularization
 is ½·reg·Σw² over the weight matrices (gradient reg·w); biases are not
-regularized.
+regularized. The loss and its gradients are :func:`two_layer_net_loss`, a
+function of the parameters (graded in assignment 02), which ``model.loss``
+calls: in the student kit, the model runs on the student's own.
 
 Taught in assignment 02.
 """
 
 from __future__ import annotations
 
-from typing import overload
+from collections.abc import Mapping
+from typing import cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +24,7 @@ from ..losses import softmax_loss
 from ..regularization import penalty_over_params
 from ._inputs import check_inputs
 
-__all__ = ["TwoLayerNet"]
+__all__ = ["TwoLayerNet", "two_layer_net_loss"]
 
 
 class TwoLayerNet:
@@ -85,15 +88,39 @@ class TwoLayerNet:
         """
         p = self.params
         X, y = check_inputs(X, y, p, "TwoLayerNet.loss")
-        hidden, cache1 = affine_relu_forward(X, p["W1"], p["b1"])
-        scores, cache2 = affine_forward(hidden, p["W2"], p["b2"])
-        if y is None:
-            return scores
-        data_loss, dscores = softmax_loss(scores, y)
-        reg_loss, reg_grads = penalty_over_params(p, self.reg)  # W1, W2; biases are skipped
-        grads: dict[str, np.ndarray] = {}
-        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
-        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
-        for name, g in reg_grads.items():
-            grads[name] = grads[name] + g
-        return float(data_loss + reg_loss), grads
+        if y is not None:  # rows flattened as affine_forward would: the graded function's X
+            return two_layer_net_loss(p, X.reshape(X.shape[0], -1), y, self.reg)
+        hidden, _ = affine_relu_forward(X, p["W1"], p["b1"])
+        scores, _ = affine_forward(hidden, p["W2"], p["b2"])
+        return scores
+
+
+def two_layer_net_loss(
+    params: Mapping[str, np.ndarray], X: npt.ArrayLike, y: npt.ArrayLike, reg: float = 0.0
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and gradients of the two-layer network affine - ReLU - affine - softmax.
+
+    scores = max(0, X·W1 + b1)·W2 + b2; loss = softmax cross-entropy of the
+    scores averaged over N + ½·reg·(ΣW1² + ΣW2²) (gradient reg·W; biases are
+    not regularized); ``grads[k]`` is the gradient of the loss with respect to
+    ``params[k]``. What :meth:`TwoLayerNet.loss` computes when given labels.
+
+    Shapes: params {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)},
+    X (N, D), y (N,) ints in [0, C) -> (loss float, grads keyed like params).
+
+    Taught in assignment 02.
+    """
+    p = params
+    if y is None:
+        raise ValueError("two_layer_net_loss: y must hold the N labels; got None")
+    X, labels = check_inputs(X, y, p, "two_layer_net_loss")
+    hidden, cache1 = affine_relu_forward(X, p["W1"], p["b1"])
+    scores, cache2 = affine_forward(hidden, p["W2"], p["b2"])
+    data_loss, dscores = softmax_loss(scores, cast(np.ndarray, labels))
+    reg_loss, reg_grads = penalty_over_params(p, reg)  # W1, W2; biases are skipped
+    grads: dict[str, np.ndarray] = {}
+    dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
+    _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
+    for name, g in reg_grads.items():
+        grads[name] = grads[name] + g
+    return float(data_loss + reg_loss), grads

@@ -34,16 +34,18 @@ from .._validation import as_array, check_count, check_positive, get_rng
 from ..optim.update_rules import UpdateRule
 from . import checkpoint
 from ._inputs import DATA_KEYS, LRSchedule, check_data, check_schedule, norm_state
+from .step import solver_step
 
-__all__ = ["Solver"]
+__all__ = ["Solver", "solver_step"]
 
 
 class Solver:
     """Train a classification model with minibatch gradient descent.
 
     Each iteration: draw a minibatch, ``loss, grads = model.loss(X, y)``,
-    set each parameter's learning rate from the schedule, then
-    ``params[k], configs[k] = update_rule(params[k], grads[k], configs[k])``.
+    then update every parameter with :func:`~gradkit.solver.step.solver_step`
+    (``params[k], configs[k] = update_rule(params[k], grads[k], configs[k])``,
+    the schedule's learning rate written into each config first).
     One epoch visits ``num_train // batch_size`` disjoint minibatches of a
     fresh permutation (the remainder is skipped; a training set smaller than
     a batch is one batch). Accuracy on ``num_train_samples`` training and
@@ -93,6 +95,8 @@ class Solver:
         d = check_data(data)
         self.X_train, self.y_train, self.X_val, self.y_val = (d[k] for k in DATA_KEYS)
         self.update_rule = optim.get_update_rule(update_rule)
+        # solver_step gets the rule's name when it has one (a student's step may look it up).
+        self._rule_name = update_rule if isinstance(update_rule, str) else None
         if optim_config is not None and not isinstance(optim_config, dict):
             raise ValueError(
                 f"Solver: optim_config must be a dict; got {type(optim_config).__name__}"
@@ -161,16 +165,28 @@ class Solver:
             return make_schedule(name, lr0, **kw)
 
     # --------------------------------------------------------------- training
+    def _rule_for_step(self) -> str | UpdateRule:
+        """The rule as :func:`solver_step` takes it: the name this solver was given, unless
+        ``update_rule`` was replaced since; else the rule itself."""
+        name = self._rule_name
+        if name is not None and optim.get_update_rule(name) is self.update_rule:
+            return name
+        return self.update_rule
+
     def _step(self, X_batch: np.ndarray, y_batch: np.ndarray) -> float:
         loss, grads = self.model.loss(X_batch, y_batch)
         lr = None
         if self._schedule is not None:
             lr = float(self._schedule(self.t))
-        for k, w in self.model.params.items():
-            cfg = self.optim_configs.setdefault(k, dict(self.optim_config))
-            if lr is not None:
-                cfg["learning_rate"] = lr
-            self.model.params[k], self.optim_configs[k] = self.update_rule(w, grads[k], cfg)
+        params = self.model.params
+        for k in params:  # a parameter added after construction starts from optim_config
+            self.optim_configs.setdefault(k, dict(self.optim_config))
+        # The graded step of assignment 05; in the student kit, the student's own.
+        new_params, new_configs = solver_step(
+            params, grads, self.optim_configs, self._rule_for_step(), lr
+        )
+        params.update(new_params)  # the model keeps its dict: only the arrays are replaced
+        self.optim_configs.update(new_configs)
         if lr is None:  # constant or per-epoch decay: read the rate the rule used
             lr = float(next(iter(self.optim_configs.values()), {}).get("learning_rate", np.nan))
         self.lr_history.append(lr)

@@ -2,9 +2,12 @@
 
 ``solver_step(params, grads, configs, update_rule, learning_rate=None)``
 updates every parameter of a model with the named rule, each parameter with
-its own config, the schedule's rate written in first. It is judged on a
-fixed model (a small :class:`~gradkit.models.FullyConnectedNet` with batch
-norm, float64): single steps from given states, and a short training run in
+its own config, the schedule's rate written in first. Its reference is the
+library's :func:`gradkit.solver.step.solver_step`, through which the
+:class:`~gradkit.solver.Solver` makes every update (so ``Solver._step``,
+which calls it, is forbidden too). It is judged on a fixed model (a small
+:class:`~gradkit.models.FullyConnectedNet` with batch norm, float64):
+single steps from given states, and a short training run in
 which the grader computes the gradients at the parameters the student's
 step returned, so carried state and schedule both show in the losses.
 
@@ -23,6 +26,7 @@ import numpy as np
 
 from ... import optim
 from ...models import FullyConnectedNet
+from ...solver.step import solver_step
 from ..callee import Call
 from ..checks import MISTAKE_SLACK, VALUE_ATOL, VALUE_RTOL, HiddenCases, NoMutation, Outputs, agree
 from ..engine import REFERENCE, STUDENT, Context
@@ -31,18 +35,6 @@ from ..spec import Case, Inputs, Mistake, Spec, inputs
 
 ASSIGNMENT = "05_optimization"
 RULES = tuple(optim.UPDATE_RULES)
-
-
-def solver_step(params, grads, configs, update_rule, learning_rate=None):
-    """The reference: a new params dict and a new configs dict; nothing is modified."""
-    rule = optim.get_update_rule(update_rule)
-    new_params, new_configs = {}, {}
-    for name, w in params.items():
-        config = dict(configs.get(name) or {})
-        if learning_rate is not None:
-            config["learning_rate"] = learning_rate
-        new_params[name], new_configs[name] = rule(w, grads[name], config)
-    return new_params, new_configs
 
 
 def fixed_net(rng: np.random.Generator, hidden: Sequence[int] = (6, 5), n: int = 8):
