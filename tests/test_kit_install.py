@@ -127,7 +127,7 @@ def test_check_in_a_kit_only_environment(kit_env, tmp_path):
 def test_instructor_commands_refuse_in_a_kit(kit_env, tmp_path):
     _, venv = kit_env
     res = subprocess.run(
-        [str(venv / "bin" / "gradkit"), "grade", "01_linear_models"],
+        [str(venv / "bin" / "gradkit"), "grade", "01_linear_models", "--submissions", "subs"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -167,6 +167,13 @@ class _Executor:
                 f"kernels (e.g. {worker}: {why}); install bubblewrap there or pass --no-sandbox"
             )
 
+    def share(self, value: Any) -> Any:
+        """``value`` as every task of the run receives it: sent once to each Dask worker
+        (a task's argument that is a future arrives as its value), or as it is here."""
+        if self.client is not None:
+            return self.client.scatter([value], broadcast=True)[0]
+        return value
+
     def submit(self, payload: dict, hard_timeout: float) -> Any:
         """Grade one notebook in a process of its own, killed past ``hard_timeout``."""
         if self.client is not None:
@@ -306,6 +313,8 @@ def grade(
         executor = _Executor(jobs or os.cpu_count() or 1, dask)
         if sandbox and dask:
             executor.require_sandbox()
+        if kit is not None:
+            kit = executor.share(kit)
         pending: dict[Any, tuple[str, str, str]] = {}
 
         def finish(future: Any) -> None:
