@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import copy
 import hashlib
 import io
 import json
@@ -80,9 +81,23 @@ _PACKAGE = Path(__file__).resolve().parents[1]  # lib/gradkit
 _SPEC_MODULES = "gradkit.grading.specs."
 _MISSING = "_gradkit_not_in_kit"
 _YOURS = "_gradkit_yours"
+_SIGNATURE = "_gradkit_signature"
 
 
 # ------------------------------------------------------------------ what becomes a stub
+
+#: Graded functions of a *later* assignment that an assignment's demos need, through the
+#: machinery (the Solver's step and update rules, a model's penalty), and that its kit
+#: therefore keeps as gradkit's reference: without them those demos cannot run, and
+#: students have not met these functions yet. It is a leak of those answers to the
+#: earlier kits, kept as small as the demos allow; `tests/test_kit.py` runs every
+#: solution notebook on its kit (so a missing entry fails) and checks that a kit holds
+#: no other later reference.
+KEPT_FOR_DEMOS: dict[str, tuple[str, ...]] = {
+    "02_backprop": ("solver_step", "sgd", "adam"),
+    "03_data_and_init": ("penalty_over_params", "l2_penalty", "solver_step", "adam"),
+    "04_regularization": ("solver_step", "sgd_momentum", "adam"),
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,15 @@ def _from(solutions: Path, assignment: str, specs: dict[str, Any]) -> list[str]:
     here = [specs[n].assignment for n in graded_in(solutions, assignment)]
     first = min(here) if here else (assignment if assignment in folders else folders[0])
     return [f for f in folders if f >= first]
+
+
+def kept_for_demos(assignment: str, specs: dict[str, Any]) -> list[str]:
+    """The later graded functions the kit of ``assignment`` keeps (:data:`KEPT_FOR_DEMOS`)."""
+    names = list(KEPT_FOR_DEMOS.get(assignment, ()))
+    for name in names:
+        if name not in specs or specs[name].assignment <= assignment:
+            raise RuntimeError(f"KEPT_FOR_DEMOS[{assignment!r}] names {name!r}, not a later one")
+    return names
 
 
 def notebook_of(solutions: Path, specs: dict[str, Any]) -> dict[str, str]:
@@ -180,14 +204,17 @@ def stub_targets(assignment: str, solutions: Path) -> tuple[list[Target], list[s
         if t is not None and (t.kind == "mistake" or "." not in t.qualname):
             targets.setdefault((t.module, t.qualname, t.line), t)
 
+    kept = set(kept_for_demos(assignment, specs))
     for spec in specs.values():
-        if spec.assignment not in later:
+        if spec.assignment not in later or spec.name in kept:
             continue
         for fn_name, ref in spec.functions.items():
+            if fn_name in kept:
+                continue
             add(_target(ref, "yours", fn_name, where.get(fn_name, spec.assignment)))
         for dotted in spec.forbidden:
             last = dotted.rsplit(".", 1)[-1]
-            if last in graded:  # the same computation under the graded name elsewhere
+            if last in graded and last not in kept:  # the same computation, another name
                 add(_target(resolve(dotted), "yours", last, where.get(last, "")))
         if spec.name in here or spec.assignment == assignment:
             for m in spec.mistakes:
@@ -208,29 +235,6 @@ def stub_targets(assignment: str, solutions: Path) -> tuple[list[Target], list[s
 # ------------------------------------------------------------------ rewriting a module
 
 
-def _call_args(args: ast.arguments) -> tuple[list[ast.expr], list[ast.expr]]:
-    """``(positional, keyword items)`` that pass a function's own parameters on."""
-    positional: list[ast.expr] = [
-        ast.Name(a.arg, ast.Load()) for a in [*args.posonlyargs, *args.args]
-    ]
-    if args.vararg is not None:
-        positional.append(ast.Starred(ast.Name(args.vararg.arg, ast.Load()), ast.Load()))
-    keys: list[ast.expr | None] = []
-    values: list[ast.expr] = []
-    for a in args.kwonlyargs:
-        keys.append(ast.Constant(a.arg))
-        values.append(ast.Name(a.arg, ast.Load()))
-    kw: list[ast.expr] = [ast.Dict(keys=keys, values=values)]
-    if args.kwarg is not None:
-        kw = [
-            ast.Dict(
-                keys=[*keys, None],  # None: ``**kwargs`` spread into the dict
-                values=[*values, ast.Name(args.kwarg.arg, ast.Load())],
-            )
-        ]
-    return positional, kw
-
-
 def _first_paragraph(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     doc = ast.get_docstring(node) or ""
     return doc.split("\n\n", 1)[0].strip()
@@ -247,18 +251,23 @@ def _stub_body(node: ast.FunctionDef, t: Target) -> list[ast.stmt]:
         + f"Yours to write in {t.where}: this student kit holds no implementation of "
         f"{t.name}; it calls the one your notebook defines."
     )
-    positional, kw = _call_args(node.args)
-    call = ast.Call(
-        ast.Attribute(ast.Name(_YOURS, ast.Load()), "call", ast.Load()),
-        [
-            ast.Constant(t.name),
-            ast.Constant(t.where),
-            ast.Tuple(positional, ast.Load()),
-            kw[0],
-        ],
-        [],
-    )
-    return [ast.Expr(ast.Constant(doc)), ast.Return(call)]
+    # The call goes on with the arguments the caller gave, no more: a student's function
+    # need not take gradkit's optional extras (an initializer's ``dtype``). The
+    # signature shown by help() is gradkit's (``__signature__``, set below the def).
+    forward = ast.parse(f"{_YOURS}.call({t.name!r}, {t.where!r}, args, kwargs)", mode="eval")
+    return [ast.Expr(ast.Constant(doc)), ast.Return(forward.body)]
+
+
+def _signature_line(node: ast.FunctionDef, name: str) -> list[ast.stmt]:
+    """``name.__signature__ = signature(lambda <node's parameters>: None)``."""
+    params = copy.deepcopy(node.args)
+    starred = [a for a in (params.vararg, params.kwarg) if a is not None]
+    for a in [*params.posonlyargs, *params.args, *params.kwonlyargs, *starred]:
+        a.annotation = None
+    lam = ast.Lambda(args=params, body=ast.Constant(None))
+    target = ast.Attribute(ast.Name(name, ast.Load()), "__signature__", ast.Store())
+    value = ast.Call(ast.Name(_SIGNATURE, ast.Load()), [lam], [])
+    return [ast.Assign(targets=[target], value=value)]
 
 
 class _Stubber(ast.NodeTransformer):
@@ -267,6 +276,7 @@ class _Stubber(ast.NodeTransformer):
         self.lambdas = {t.line for t in targets if t.lambda_}
         self.done: set[Target] = set()
         self.module_stubs: list[Target] = []
+        self.signatures: dict[Target, list[ast.stmt]] = {}
         self._depth = 0
 
     def _def(self, node: ast.FunctionDef) -> ast.AST:
@@ -276,8 +286,20 @@ class _Stubber(ast.NodeTransformer):
             node.body = _stub_body(node, t)
             node.decorator_list = []
             self.done.add(t)
-            if self._depth == 0 and t.kind == "yours":
-                self.module_stubs.append(t)
+            if t.kind == "yours":
+                self.signatures[t] = _signature_line(node, node.name)
+                node.args = ast.arguments(
+                    posonlyargs=[],
+                    args=[],
+                    vararg=ast.arg("args"),
+                    kwonlyargs=[],
+                    kw_defaults=[],
+                    kwarg=ast.arg("kwargs"),
+                    defaults=[],
+                )
+                node.returns = None
+                if self._depth == 0:
+                    self.module_stubs.append(t)
             return node
         self._depth += 1
         self.generic_visit(node)
@@ -367,6 +389,9 @@ def rewrite_module(
         imports.append(
             ast.ImportFrom(module="gradkit", names=[ast.alias("yours", _YOURS)], level=0)
         )
+        imports.append(
+            ast.ImportFrom(module="inspect", names=[ast.alias("signature", _SIGNATURE)], level=0)
+        )
     if any(t.kind == "mistake" for t in stubber.done):
         imports += ast.parse(
             f"def {_MISSING}(*args, **kwargs):\n"
@@ -380,6 +405,7 @@ def rewrite_module(
         at += 1
     tree.body[at:at] = imports
     for t in stubber.module_stubs:
+        tree.body += stubber.signatures[t]
         tree.body += ast.parse(f"{t.qualname}.__gradkit_stub__ = {t.where!r}").body
     ast.fix_missing_locations(tree)
     return _HEADER + ast.unparse(tree) + "\n", sorted(stubber.done, key=lambda t: t.line), dropped

@@ -88,13 +88,11 @@ def _describe(value: Any, depth: int = 0) -> Any:
         ]
     if isinstance(value, types.FunctionType):
         cells = [c.cell_contents for c in (value.__closure__ or ()) if _has_contents(c)]
-        return [
-            "fn",
-            value.__module__,
-            value.__qualname__,
-            _describe(tuple(cells), depth + 1),
-            _describe(value.__defaults__, depth + 1),
-        ]
+        described = ["fn", value.__module__, value.__qualname__, _describe(tuple(cells), depth + 1)]
+        if depth == 0:  # the maker's own defaults (``lambda rng, n=n: ...``) tell makers apart;
+            # a function it uses is named only: in a kit a graded one is a stub (no defaults)
+            described.append(_describe(value.__defaults__, depth + 1))
+        return described
     if isinstance(value, (types.BuiltinFunctionType, type)):
         return ["callable", getattr(value, "__module__", ""), getattr(value, "__qualname__", "")]
     if isinstance(value, (tuple, list)):
@@ -232,7 +230,14 @@ class Recorder:
         self.outcomes: dict[str, dict[str, dict[tuple[str, str], Any]]] = {}
 
     def add_inputs(self, key: str, made: Inputs, after: Any) -> None:
-        self.cases.setdefault(key, (made, after))
+        from .compare import deep_equal
+
+        known = self.cases.setdefault(key, (made, after))
+        if known[1] != after or not deep_equal(known[0], made):
+            raise RuntimeError(
+                "two different cases have the same key: give their makers different names "
+                f"or parameters ({key})"
+            )
 
     def add_outcomes(self, spec: str, token: str | None, memo: dict[tuple[str, str], Any]) -> None:
         table = self.outcomes.setdefault(spec, {}).setdefault(token or "", {})
