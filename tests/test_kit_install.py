@@ -112,3 +112,10 @@ def test_the_wheel_is_pure_python(kit_env):
         names = zf.namelist()
     assert not [n for n in names if n.endswith((".so", ".pyd", ".dll"))]
     assert any(n.endswith("jupyter_server_config.d/gradkit.json") for n in names)
+
+
+def test_a_notebook_of_another_assignment_is_refused_in_one_line(kit_env, tmp_path):
+    _, venv = kit_env
+    res = _check(venv, ROOT / "assignments" / "02_backprop" / "neural_nets.ipynb", tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stdout + res.stderr
+    assert "student kit of 01_linear_models: it does not grade two_layer_net_loss" in res.stderr

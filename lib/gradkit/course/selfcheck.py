@@ -64,6 +64,7 @@ def check_notebook(
         pass  # an instructor's source notebook: its one-line tests marked as at release
     if not _test_cells(nb):
         raise UserError(f"{path} has no test cells (is it a gradkit assignment notebook?)")
+    _same_kit(path, nb)
     with tempfile.TemporaryDirectory(prefix="gradkit-check-") as tmp:
         # Data files the notebook may read, and the other notebooks of the assignment
         # (gradkit.yours.load reads one for a demo), read-only as the grader gives them.
@@ -106,6 +107,32 @@ def check_notebook(
         problem = "" if (score or 0) >= max_points else "an assertion of this test failed"
         results.append(TestResult(test=grade_id, points=float(max_points), problem=problem))
     return results
+
+
+def _same_kit(path: Path, nb) -> None:
+    """In a student kit, refuse (one line) a notebook whose tests another kit grades."""
+    from ..grading.replay import installed_kit
+    from ..grading.specs import all_specs
+    from .nbgrader_plugins import TestCellError, parse_test_cell
+
+    kit = installed_kit()
+    if kit is None:
+        return
+    names = []
+    for cell in _test_cells(nb):
+        try:
+            parsed = parse_test_cell(cell.source)
+        except TestCellError:
+            continue
+        if parsed is not None and not kit.has_spec(parsed[0]):
+            names.append(parsed[0])
+    if names:
+        known = "" if names[0] not in all_specs() else " (an earlier assignment's kit grades it)"
+        raise UserError(
+            f"this gradkit is the student kit of {kit.assignment}: it does not grade "
+            f"{', '.join(names)} of {path.name}{known}; install the kit of that notebook's "
+            "assignment"
+        )
 
 
 def _test_cells(nb) -> list:
