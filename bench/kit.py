@@ -4,8 +4,8 @@ kit installed against `gradkit check` with the full library.
 Each kit is built from this repository into a temporary folder (`build_kit`, what `gradkit
 kit` runs) and measured: the wheel's and the whole folder's size, the build's wall time.
 Then a fresh virtual environment gets assignment 01's kit and nothing else of gradkit
-(third-party packages through a ``.pth`` line to this environment's, as in
-tests/test_kit_install.py), and `gradkit check` runs on the same solution notebooks there
+(tests/kit_env.py: third-party packages through a ``.pth`` line to this
+environment's), and `gradkit check` runs on the same solution notebooks there
 and here, alternately, best of ``repeats``. Both must give full marks.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -24,36 +23,11 @@ from gradkit.course.kit import build_kit
 from gradkit.grading import all_specs
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the kit-only environment the kit tests use
+
+from kit_env import kit_env  # noqa: E402
+
 CHECKED = ("01_linear_models", ("linear_regression.ipynb", "linear_classifiers.ipynb"))
-
-
-def _kit_env(wheel: Path, where: Path) -> Path:
-    venv = where / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    (Path(purelib) / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            str(wheel),
-        ],
-        check=True,
-    )
-    return venv
 
 
 def _check(gradkit: Path, notebook: Path, cwd: Path) -> tuple[float, str]:
@@ -92,7 +66,7 @@ def run(quick: bool = False) -> list[dict]:
                 }
             )
         assignment, notebooks = CHECKED
-        venv = _kit_env(wheels[assignment], base)
+        venv = kit_env(wheels[assignment], base / "venv")
         here = Path(sys.executable).parent / "gradkit"
         for name in notebooks:
             notebook = ROOT / "solutions" / assignment / name
