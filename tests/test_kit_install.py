@@ -119,3 +119,18 @@ def test_a_notebook_of_another_assignment_is_refused_in_one_line(kit_env, tmp_pa
     res = _check(venv, ROOT / "assignments" / "02_backprop" / "neural_nets.ipynb", tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stdout + res.stderr
     assert "student kit of 01_linear_models: it does not grade two_layer_net_loss" in res.stderr
+
+
+def test_a_hidden_token_in_a_kit_is_one_clear_error(kit_env):
+    _, venv = kit_env
+    probe = (
+        "from gradkit.grading import grade\n"
+        "try:\n"
+        "    grade('least_squares', points=2, hidden='instructor', namespace={})\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert "student kit of 01_linear_models has no hidden cases" in out, out

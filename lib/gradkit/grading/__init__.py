@@ -25,6 +25,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from . import replay
 from .callee import DirectCallee
 from .engine import run_spec
 from .result import MIME, CheckResult, TestResult
@@ -75,6 +76,12 @@ def grade(
     :class:`GradingFailure`.
     """
     spec = get_spec(name)
+    kit = replay.installed_kit()
+    if kit is not None and hidden is not None and hidden not in kit.practice_tokens:
+        raise ValueError(
+            f"this student kit of {kit.assignment} has no hidden cases: only the grader draws "
+            f"them; call grade({name!r}, points={points:g}) without hidden="
+        )
     if namespace is None:
         namespace = sys._getframe(1).f_globals
     functions = {fn: namespace.get(fn) for fn in spec.functions}
