@@ -34,7 +34,8 @@ import numpy as np
 import pytest
 
 from gradkit.course.directory import Course
-from gradkit.course.kit import RECORDING_SEED, build_kit, kept_for_demos, practice_tokens
+from gradkit.course.kit import RECORDING_SEED, build_kit, practice_tokens
+from gradkit.course.kit_stubs import kept_for_demos
 from gradkit.grading import all_specs
 from gradkit.grading.callee import DirectCallee
 from gradkit.grading.engine import run_spec

@@ -46,6 +46,12 @@ def _check(venv: Path, notebook: Path, cwd: Path) -> subprocess.CompletedProcess
     )
 
 
+def _python(venv: Path, code: str) -> str:
+    """What ``code`` prints, run by the kit environment's Python."""
+    run = [str(venv / "bin" / "python"), "-c", code]
+    return subprocess.run(run, capture_output=True, text=True, check=True).stdout
+
+
 def test_the_kit_environment_holds_only_the_kit(kit_env):
     _, venv = kit_env
     probe = (
@@ -53,9 +59,7 @@ def test_the_kit_environment_holds_only_the_kit(kit_env):
         "print(gradkit.__file__); print(r.installed_kit().assignment);"
         "print(inspect.getsource(L.svm_loss_vectorized))"
     )
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
+    out = _python(venv, probe)
     assert out.startswith(str(venv)), out
     assert "01_linear_models" in out
     assert "yours" in out and "np.maximum" not in out and "margins" not in out
@@ -130,7 +134,5 @@ def test_a_hidden_token_in_a_kit_is_one_clear_error(kit_env):
         "except ValueError as exc:\n"
         "    print(exc)\n"
     )
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
+    out = _python(venv, probe)
     assert "student kit of 01_linear_models has no hidden cases" in out, out

@@ -111,6 +111,16 @@ def _require_plain(what: str, value: str) -> str:
 # -- release ---------------------------------------------------------------------------
 
 
+def _remove_scratch(scratch: Path, say: Log) -> None:
+    """Remove a half-built release (a folder of ours in ``outbound/``), saying if it stays."""
+    if not os.path.lexists(scratch):
+        return
+    try:
+        shutil.rmtree(scratch)
+    except OSError as exc:
+        say(f"note: could not remove the unfinished {scratch} ({exc.strerror}); remove it by hand")
+
+
 def release(
     kit_dir: Path, exchange: Path, course_id: str, assignment: str, log: Log | None = None
 ) -> Path:
@@ -162,13 +172,13 @@ def release(
             raise FileExistsError(0, f"{dest} appeared meanwhile")
         os.rename(scratch, dest)
     except OSError as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
+        _remove_scratch(scratch, say)
         raise UserError(
             f"could not release {kit_dir} to {dest}: {exc.strerror or exc}; "
             "the release was not published"
         ) from None
     except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+        _remove_scratch(scratch, say)
         raise
     return dest
 
