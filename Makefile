@@ -30,8 +30,8 @@ demo: $(STAMP)
 
 # ruff and mypy are installed by the `test` extra; their configuration is in pyproject.toml.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check lib tests bench nbgrader_config.py
-	$(VENV)/bin/ruff format --check lib tests bench nbgrader_config.py
+	$(VENV)/bin/ruff check lib tests bench nbgrader_config.py conftest.py
+	$(VENV)/bin/ruff format --check lib tests bench nbgrader_config.py conftest.py
 	$(VENV)/bin/mypy
 
 test: lint

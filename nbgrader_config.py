@@ -21,7 +21,9 @@ c.CourseDirectory.ignore = ["*"]
 # Release: one-line test cells `grade("name", points=N)` become locked test
 # cells (their points come from that line), and cells fenced by
 # ### BEGIN SOLUTION become answer cells, before nbgrader's own steps.
+# Cells tagged `claim` check the prose against the solution's outputs and are dropped.
 c.GenerateAssignment.preprocessors = [
+    "gradkit.course.nbgrader_plugins.DropClaimCells",
     "gradkit.course.nbgrader_plugins.MarkGradedCells",
     "nbgrader.preprocessors.IncludeHeaderFooter",
     "nbgrader.preprocessors.LockCells",

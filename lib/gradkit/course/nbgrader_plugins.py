@@ -129,6 +129,21 @@ class MarkGradedCells(NbGraderPreprocessor):
         return cell, resources
 
 
+CLAIM_TAG = "claim"
+
+
+class DropClaimCells(NbGraderPreprocessor):
+    """Leave out of the release the cells tagged ``claim`` (see :mod:`gradkit.claims`).
+
+    They check the prose against the reference's outputs when the solution notebooks
+    run; a student's notebook shows the student's own outputs.
+    """
+
+    def preprocess(self, nb: Any, resources: dict):
+        nb.cells = [c for c in nb.cells if CLAIM_TAG not in c.get("metadata", {}).get("tags", [])]
+        return nb, resources
+
+
 class DropEmptyNbgraderMetadata(NbGraderPreprocessor):
     """Remove ``nbgrader`` metadata that DeduplicateIds emptied."""
 

@@ -1,0 +1,58 @@
+"""Root pytest configuration: the solution notebooks run with the figure lint.
+
+nbval starts one kernel per notebook while setting up its first cell. For the
+notebooks under solutions/ that kernel gets an IPython profile whose startup file
+installs ``tests/figlint.py``: a cell that shows a figure with an unlabelled axis,
+several series without a legend, or a value-coloured image without a colour bar
+fails, naming the figure, the panel and what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parent
+_STARTUP = """\
+import importlib.util as _util
+_spec = _util.spec_from_file_location("gradkit_figlint", {path!r})
+_figlint = _util.module_from_spec(_spec)
+_spec.loader.exec_module(_figlint)
+_figlint.install(get_ipython())
+del _util, _spec, _figlint
+"""
+
+
+def _profile_dir() -> str:
+    folder = Path(tempfile.mkdtemp(prefix="gradkit-figlint-"))
+    startup = folder / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    source = _STARTUP.format(path=str(_ROOT / "tests" / "figlint.py"))
+    (startup / "00-figlint.py").write_text(source)
+    return str(folder)
+
+
+_PROFILE: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    path = Path(str(item.fspath))
+    linted = path.suffix == ".ipynb" and "solutions" in path.parts
+    if not linted or os.environ.get("GRADKIT_FIGLINT") == "0":
+        yield
+        return
+    if not _PROFILE:
+        _PROFILE.append(_profile_dir())
+    before = os.environ.get("IPYTHONDIR")
+    os.environ["IPYTHONDIR"] = _PROFILE[0]
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("IPYTHONDIR", None)
+        else:
+            os.environ["IPYTHONDIR"] = before
