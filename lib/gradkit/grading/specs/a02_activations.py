@@ -197,7 +197,7 @@ tanh_forward_spec, tanh_backward_spec = layer_specs(
     backward_mistakes=[
         Mistake(
             "not_squared",
-            "your derivative is 1 − tanh(x), not 1 − tanh(x)²",
+            "your derivative is 1 − tanh(x): differentiate 2σ(2x) − 1 again",
             {"tanh_backward": _tanh_not_squared},
         ),
         Mistake(
