@@ -11,6 +11,11 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -204,3 +209,39 @@ def test_max_norm_in_place_loses_only_the_no_mutation_credit():
     assert [c.name for c in failed] == ["inputs are not modified"]
     assert failed[0].mistake == "in_place"
     assert 1.5 < result.score < 2.0
+
+
+# --- graded work that teaches: derived functions weigh more, and the kit does not dictate them ---
+
+#: Graded functions whose formula the notebook does not give: the student derives it.
+DERIVED = {
+    "squared_hinge_loss": "losses",
+    "sigmoid_cross_entropy_loss": "losses",
+    "max_norm_project": "regularization",
+    "dropconnect_backward": "dropout",
+}
+_SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions" / "04_regularization"
+
+
+def _points() -> dict[str, float]:
+    found: dict[str, float] = {}
+    for nb in sorted(_SOLUTIONS.glob("*.ipynb")):
+        text = nb.read_text(encoding="utf-8")
+        for name, points in re.findall(r'grade\(\\"(\w+)\\", points=([0-9.]+)', text):
+            found[name] = float(points)
+    return found
+
+
+def test_derived_functions_carry_more_points_than_stated_formulas():
+    points = _points()
+    assert set(points) == set(SPECS)
+    derived = [points[name] for name in DERIVED]
+    stated = [p for name, p in points.items() if name not in DERIVED]
+    assert min(derived) > max(stated), points
+
+
+@pytest.mark.parametrize("name", sorted(DERIVED))
+def test_the_kit_docstring_of_a_derived_function_gives_no_formula(name):
+    module = importlib.import_module(f"gradkit.{DERIVED[name]}")
+    shown = (inspect.getdoc(getattr(module, name)) or "").split("\n\n", 1)[0]  # what a kit shows
+    assert not re.search(r"=|σ|sign\(|min\(|max\(|logaddexp|\bM\b", shown), shown

@@ -223,8 +223,9 @@ def dropconnect_forward(
 def dropconnect_backward(
     dout: npt.ArrayLike, cache: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass of DropConnect: the affine gradients, with dw masked like w.
+    """Backward pass of DropConnect: the gradients with respect to x, w and b.
 
+    Reuses the mask the forward pass drew (kept in ``cache``). Reference:
     ``dx = dout (w * M / p)^T``, ``dw = (x_flat^T dout) * M / p``, ``db = Σ_n dout``;
     in test mode the plain affine gradients.
 
