@@ -82,3 +82,28 @@ def test_an_rgb_image_and_class_coloured_regions_with_a_legend_pass():
     c.contourf(xx, yy, xx + yy)
     c.set(xlabel="x1", ylabel="x2")
     assert figure_problems(fig2) == ["panel 1: a colour-mapped QuadContourSet without a colour bar"]
+
+
+def test_every_shared_plot_of_gradkit_vis_is_readable(rng):
+    from gradkit import vis
+
+    X = rng.standard_normal((40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    figures = [
+        vis.plot_activation_functions(),
+        vis.plot_activation_histograms([rng.standard_normal(50) for _ in range(4)], "layers"),
+        vis.plot_decision_regions(lambda P: (P[:, 0] > 0).astype(int), X, y, resolution=20),
+        vis.plot_preprocessing_clouds({"raw": X, "centred": X - X.mean(0)}),
+        vis.plot_training_curves(rng.random(30), rng.random(4), rng.random(4), smooth=5),
+        vis.plot_optimizer_trajectories(
+            lambda P: (np.atleast_2d(P) ** 2).sum(-1),
+            {"sgd": X[:5], "adam": X[5:9]},
+            (-3, 3),
+            (-3, 3),
+            resolution=20,
+        ),
+        vis.show_image_grid(rng.random((6, 4, 4)), labels=np.arange(6)),
+        vis.show_weight_templates(rng.standard_normal((17, 3)), (4, 4)),
+    ]
+    for fig in figures:
+        assert figure_problems(fig) == [], fig

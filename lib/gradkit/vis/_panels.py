@@ -36,6 +36,19 @@ def panels(
     return fig, flat[:n]
 
 
+def label_axes(axs: Sequence[Axes], xlabel: str | None, ylabel: str | None) -> None:
+    """Label every panel's x axis and the y axis of each row's first panel.
+
+    Panels not in a grid (or a grid the caller built) all get both labels.
+    """
+    for ax in axs:
+        if xlabel:
+            ax.set_xlabel(xlabel)
+        spec = ax.get_subplotspec()
+        if ylabel and (spec is None or spec.is_first_col()):
+            ax.set_ylabel(ylabel)
+
+
 def class_colors(num_classes: int) -> ListedColormap:
     """One distinct colour per class (tab10, tab20, then evenly spaced hues)."""
     for name, size in (("tab10", 10), ("tab20", 20)):

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._validation import as_array, check_ndim
-from ._panels import panels
+from ._panels import label_axes, panels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -44,7 +44,8 @@ def plot_activation_functions(
     """Plot each activation function (solid) with its derivative (dashed).
 
     ``functions`` maps a name to ``(f, df)`` (vectorized callables); the
-    default shows step, bipolar step, linear, sigmoid, tanh and ReLU.
+    default shows step, bipolar step, linear, sigmoid, tanh and ReLU. Every
+    panel has its legend; x is the pre-activation ``s``.
 
     Shapes: x (P,) sample points -> one panel per function, two lines each.
     Taught in assignments 01 (neurons) and 02 (activation trade-offs).
@@ -61,7 +62,8 @@ def plot_activation_functions(
         ax.plot(x, np.broadcast_to(df(x), x.shape), "--", label="f'(s)")
         ax.set_title(name)
         ax.grid(alpha=0.3)
-    axs[0].legend(loc="upper left", fontsize=8)
+        ax.legend(loc="upper left", fontsize=8)
+    label_axes(axs, "pre-activation s", "value")
     return fig
 
 
@@ -72,11 +74,14 @@ def plot_activation_histograms(
     axes: Axes | Iterable[Axes] | None = None,
     bins: int = 30,
     value_range: tuple[float, float] | None = None,
+    xlabel: str = "activation value",
 ) -> Figure | SubFigure:
     """Histogram each layer's values, one panel per layer, on a common range.
 
     ``activations`` is a list of arrays (panels "layer 1", "layer 2", ...) or
-    a dict name -> array; each panel's title gives the mean and std.
+    a dict name -> array; each panel's title gives the mean and std. Every
+    panel's x axis is labelled ``xlabel``; the first panel's y axis "count"
+    (the others share its scale only in shape: their counts are not shown).
 
     Shapes: activations [L arrays of any shape] -> L panels.
     Taught in assignments 03 (activation statistics vs initialization) and 04.
@@ -99,11 +104,14 @@ def plot_activation_histograms(
         hi = max(float(v.max()) for _, v in values)
         value_range = (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
     fig, axs = panels(len(values), axes, where, size=2.4)
+    if axes is None and title is not None:  # our own figure: keep the title off the panels'
+        fig.set_layout_engine("constrained")
     for i, (ax, (name, v)) in enumerate(zip(axs, values)):
         ax.hist(v, bins=bins, range=value_range)
         ax.set_title(f"{name}\nmean {v.mean():.2g}, std {v.std():.2g}", fontsize=9)
         if i:
             ax.set_yticks([])
+    label_axes(axs, xlabel, "count")
     if title is not None:
         fig.suptitle(title)
     return fig

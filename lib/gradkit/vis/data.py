@@ -6,14 +6,15 @@ Taught in assignments 02, 03 and 04.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+from matplotlib.patches import Patch
 
 from .._validation import as_array, check_labels, check_shape
-from ._panels import class_colors, panels
+from ._panels import class_colors, label_axes, panels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -32,11 +33,17 @@ def plot_decision_regions(
     num_classes: int | None = None,
     margin: float = 0.1,
     title: str | None = None,
+    xlabel: str = "$x_1$",
+    ylabel: str = "$x_2$",
+    class_names: Sequence[str] | None = None,
+    legend: bool = True,
 ) -> Figure | SubFigure:
     """Colour the plane by the class ``predict_fn`` assigns, with the data on top.
 
     ``predict_fn`` receives grid points ``(M, 2)`` and returns labels ``(M,)``
-    or scores ``(M, C)`` (the argmax is taken). One colour per class.
+    or scores ``(M, C)`` (the argmax is taken). One colour per class, named in
+    the legend (``class_names``, or "class 0", "class 1", ...); ``legend=False``
+    leaves the legend to the caller (one figure legend for a grid of panels).
 
     Shapes: X (N, 2), y (N,) -> one panel with a (resolution, resolution) image.
     Taught in assignments 02 (capacity) and 04 (regularization strength).
@@ -98,7 +105,15 @@ def plot_decision_regions(
         edgecolors="k",
         linewidths=0.4,
     )
-    ax.set(xlim=(gx[0], gx[-1]), ylim=(gy[0], gy[-1]))
+    ax.set(xlim=(gx[0], gx[-1]), ylim=(gy[0], gy[-1]), xlabel=xlabel, ylabel=ylabel)
+    if class_names is not None and len(class_names) != C:
+        raise ValueError(
+            f"{where}: class_names must hold {C} names (one per class); got {len(class_names)}"
+        )
+    if legend:
+        names = list(class_names) if class_names is not None else [f"class {c}" for c in range(C)]
+        handles = [Patch(facecolor=cmap(c), edgecolor="k", label=names[c]) for c in range(C)]
+        ax.legend(handles=handles, fontsize=7, loc="best", framealpha=0.7)
     if title is not None:
         ax.set_title(title)
     return fig
@@ -110,12 +125,16 @@ def plot_preprocessing_clouds(
     axes: Axes | Iterable[Axes] | None = None,
     share_limits: bool = True,
     s: float = 6,
+    xlabel: str = "first coordinate",
+    ylabel: str = "second coordinate",
 ) -> Figure | SubFigure:
     """Scatter a 2-D point cloud after each preprocessing stage, side by side.
 
     E.g. ``{'raw': X, 'zero-centred': X - mu, 'normalized': (X - mu) / sd}``
     or raw -> PCA-rotated -> whitened. With ``share_limits`` every panel uses
     the same square limits around the origin, so shifts and scalings show.
+    ``xlabel``/``ylabel`` name the two coordinates (after PCA they are the
+    principal directions, so the default speaks of coordinates, not features).
 
     Shapes: stages {name: (N, 2)} -> one panel per stage.
     Taught in assignment 03 (preprocessing).
@@ -137,4 +156,5 @@ def plot_preprocessing_clouds(
         ax.set_aspect("equal", adjustable="datalim" if not share_limits else "box")
         if share_limits:
             ax.set(xlim=(-lim, lim), ylim=(-lim, lim))
+    label_axes(axs, xlabel, ylabel)
     return fig

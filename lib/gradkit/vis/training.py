@@ -80,12 +80,15 @@ def plot_optimizer_trajectories(
     levels: int = 25,
     resolution: int = 150,
     title: str | None = None,
+    xlabel: str = "$w_1$",
+    ylabel: str = "$w_2$",
 ) -> Figure | SubFigure:
     """Contours of a 2-D function with the path each update rule took.
 
     ``f`` maps a point ``(2,)`` (or many points ``(M, 2)``) to a value; contour
     levels sit at quantiles of ``f`` over the window, so both steep and flat
-    regions get lines. Each path is one line with a marker per step.
+    regions get lines. Each path is one line with a marker per step, named in
+    the legend; the axes are the two parameters (``xlabel``, ``ylabel``).
 
     Shapes: trajectories {name: (T, 2)} -> one panel, one line per rule.
     Taught in assignment 05 (update rules on an ill-conditioned bowl / saddle).
@@ -106,7 +109,7 @@ def plot_optimizer_trajectories(
     cmap = class_colors(max(1, len(paths)))
     for k, (name, path) in enumerate(paths.items()):
         ax.plot(path[:, 0], path[:, 1], "o-", ms=2.5, lw=1.2, color=cmap(k), label=str(name))
-    ax.set(xlim=xlim, ylim=ylim)
+    ax.set(xlim=xlim, ylim=ylim, xlabel=xlabel, ylabel=ylabel)
     if paths:
         ax.legend(fontsize=8)
     if title is not None:
