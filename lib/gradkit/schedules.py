@@ -107,8 +107,9 @@ def linear_decay(lr0: float, t: float, T: float) -> float:
 
 
 def inverse_sqrt(lr0: float, t: float, warmup: float = 1) -> float:
-    """Inverse-square-root decay: ``α_t = α_0 / √t`` (as in the Transformer recipe).
+    """Inverse-square-root decay without a horizon, flat for the first ``warmup`` steps.
 
+    As in the Transformer recipe:
     ``α_t = α_0 · √(warmup / max(t, warmup))``: the rate stays at ``lr0`` up
     to step ``warmup`` and then decays as ``1/√t``, continuously. With the
     default ``warmup = 1`` this is exactly ``α_0/√t`` for t >= 1, and step
