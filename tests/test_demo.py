@@ -10,9 +10,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.a01]  # the demo and the tiny course
 
 def test_demo_scores_full_zero_and_partial(tmp_path):
     result = run_demo(tmp_path / "demo", log=lambda m: None)
+    from nbgrader.api import Gradebook
+
     rows = {r["student"]: r for r in result["rows"]}
-    assert rows["ada"]["total"] == rows["ada"]["max"] > 0
-    assert rows["brook"]["total"] == 0
+    with Gradebook(f"sqlite:///{result['course'].db_path}") as gb:
+        assignment = gb.find_assignment("01_linear_models")
+        autograded, written = float(assignment.max_code_score), float(assignment.max_written_score)
+        questions = sum(
+            1 for nb in assignment.notebooks for c in nb.grade_cells if c.cell_type == "markdown"
+        )
+    # the written answers await a TA in formgrader; everything autograded is full marks
+    assert written > 0 and rows["ada"]["max"] == pytest.approx(autograded + written)
+    assert rows["ada"]["total"] == pytest.approx(autograded) and autograded > 0
+    assert rows["ada"]["pending_manual"] == questions > 0
+    assert rows["brook"]["total"] == 0 and rows["brook"]["pending_manual"] == 0
     assert 0 < rows["cyd"]["total"] < rows["cyd"]["max"]
     assert all(r["status"] == "graded" for r in rows.values())
     assert len(result["feedback"]) == 3 * len(result["course"].notebooks("01_linear_models"))

@@ -108,7 +108,7 @@ def run_demo(workdir: Path, log=print) -> dict:
     """Run the cycle in ``workdir`` (created); return the gradebook rows."""
     from .grade import grade
     from .release import release
-    from .report import export_csv, format_table, scores, write_feedback
+    from .report import export_csv, format_table, pending_summary, scores, write_feedback
 
     t0 = time.perf_counter()
     kit = kit_root()
@@ -147,6 +147,9 @@ def run_demo(workdir: Path, log=print) -> dict:
     grade(course, DEMO_ASSIGNMENT, subs, sandbox=sandboxed, progress=False)
     rows = scores(course, DEMO_ASSIGNMENT)
     log(format_table(rows, course.notebooks(DEMO_ASSIGNMENT)))
+    waiting = pending_summary(rows)
+    if waiting:  # written answers: a TA scores them in formgrader, then they join the totals
+        log(f"    {waiting}; the totals above leave them out until a TA scores them")
     csv_path = export_csv(course, DEMO_ASSIGNMENT, root / "grades" / f"{DEMO_ASSIGNMENT}.csv")
     pages = write_feedback(course, DEMO_ASSIGNMENT)
     log(f"5/5 feedback: {len(pages)} pages under {root / 'feedback'}; grades CSV: {csv_path}")
