@@ -46,6 +46,20 @@ def cmd_kit(args) -> int:
     return 0
 
 
+def cmd_autograder(args) -> int:
+    from .autograder import build
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.root / "autograders" / args.platform
+    options = {"hidden": args.hidden_visibility} if args.platform == "gradescope" else {}
+    for path in build(
+        course, course.require_assignment(args.assignment), args.platform, out, **options
+    ):
+        size = path.stat().st_size if path.is_file() else 0
+        print(f"wrote {path}" + (f" ({size / 2**20:.1f} MiB)" if size else ""))
+    return 0
+
+
 def cmd_secret(args) -> int:
     course = _course(args)
     if args.new:
@@ -286,6 +300,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--course-id", help="nbgrader course id in the exchange (with --exchange)")
     s.set_defaults(func=cmd_kit)
+
+    from .autograder import PLATFORMS
+
+    s = sub.add_parser(
+        "autograder",
+        help="write what Gradescope or PrairieLearn runs to grade an assignment like `grade`",
+    )
+    s.add_argument("assignment")
+    s.add_argument("--platform", required=True, choices=PLATFORMS)
+    s.add_argument("--out", help="where to write it (default: autograders/PLATFORM in the course)")
+    s.add_argument(
+        "--hidden-visibility",
+        default="after_published",
+        choices=("visible", "hidden", "after_due_date", "after_published"),
+        help="Gradescope: when students see their hidden cases' results",
+    )
+    s.set_defaults(func=cmd_autograder)
 
     s = sub.add_parser(
         "secret", help="show, or create with --new, the course secret for hidden tests"

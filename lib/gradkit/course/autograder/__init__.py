@@ -1,0 +1,21 @@
+"""`gradkit autograder`: what Gradescope or PrairieLearn runs to grade a submission with
+``gradkit grade`` itself (one module per platform; :mod:`.run` is the common core)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..directory import Course, UserError
+
+__all__ = ["PLATFORMS", "build"]
+
+PLATFORMS = ("gradescope",)
+
+
+def build(course: Course, assignment: str, platform: str, out: Path, **options: str) -> list[Path]:
+    """Write ``platform``'s artifact for ``assignment`` under ``out``; return its files."""
+    if platform == "gradescope":
+        from . import gradescope
+
+        return [gradescope.build(course, assignment, out, **options)]
+    raise UserError(f"--platform must be one of {', '.join(PLATFORMS)}; got {platform!r}")
