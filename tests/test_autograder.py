@@ -1,7 +1,8 @@
 """`gradkit autograder`: each platform's entry point, run for real in a simulated layout.
 
-One course (assignment 01, released once), three submissions (the demo's full and
-partial samples, and a hostile notebook), graded once by ``gradkit grade`` — the
+One course (assignment 01, released once), two submissions (the demo's partial
+sample, with planted mistakes in both notebooks, and a hostile notebook made of the demo's
+full sample of one notebook), graded once by ``gradkit grade`` — the
 baseline — and once through each platform's entry point, in a temporary folder laid out
 as the platform documents it. Scores must equal the baseline's, results files validate
 against the platform's schema (``tests/schemas/``, written from its documentation), and
@@ -26,8 +27,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from course_helpers import REPO, SANDBOX, needs_sandbox
-from gradkit.course.autograder import build
-from gradkit.course.autograder.gradescope import student_of
+from gradkit.course.autograder import build, gradescope, prairielearn
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course
 from gradkit.course.grade import grade
@@ -41,7 +41,7 @@ SCHEMAS = Path(__file__).parent / "schemas"
 #: notebook's endless loop costs this much in each run.
 CELL_TIMEOUT = 10
 #: Students as each platform names them (Gradescope user ids) and their notebooks.
-STUDENTS = {"1001": "full", "1002": "partial", "1003": "hostile"}
+STUDENTS = {"1002": "partial", "1003": "hostile"}
 FORGED = 99.0
 
 
@@ -83,8 +83,8 @@ def world(tmp_path_factory):
     course = Course(root)
     course.new_secret()
     release(course, ASSIGNMENT, log=lambda m: None)
-    layouts = {"gradescope": tmp / "gradescope-root"}
-    forged_paths = [layouts["gradescope"] / "results" / "results.json"]
+    layouts = {"gradescope": tmp / "gradescope-root", "prairielearn": tmp / "prairielearn-root"}
+    forged_paths = [layouts[p] / "results" / "results.json" for p in sorted(layouts)]
     subs = tmp / "submissions"
     for student, kind in STUDENTS.items():
         if kind == "hostile":
@@ -94,6 +94,7 @@ def world(tmp_path_factory):
     baseline = grade(course, ASSIGNMENT, subs, sandbox=SANDBOX, progress=False)
     artifacts = {
         "gradescope": build(course, ASSIGNMENT, "gradescope", tmp / "out-gradescope")[0],
+        "prairielearn": build(course, ASSIGNMENT, "prairielearn", tmp / "out-prairielearn")[1],
     }
     return {
         "tmp": tmp,
@@ -237,13 +238,13 @@ def test_gradescope_zip_layout_and_what_it_holds(world):
 def test_gradescope_student_id_comes_from_the_metadata(tmp_path):
     meta = tmp_path / "submission_metadata.json"
     meta.write_text(json.dumps({"users": [{"id": 52}, {"id": 7}]}))
-    assert student_of(meta) == ("52+7", "")  # a group: every member's id, sorted
-    student, note = student_of(tmp_path / "missing.json")
+    assert gradescope.student_of(meta) == ("52+7", "")  # a group: every member's id, sorted
+    student, note = gradescope.student_of(tmp_path / "missing.json")
     assert student == "unknown" and "no user id" in note
 
 
 def test_gradescope_broken_artifact_still_writes_a_result(world, tmp_path):
-    root = _gradescope_layout(world, "1001", tmp_path / "autograder")
+    root = _gradescope_layout(world, "1002", tmp_path / "autograder")
     (root / "source" / "grader" / "manifest.json").unlink()
     results = _run_gradescope(root)
     jsonschema.validate(results, _schema("gradescope_results.schema.json"))
@@ -251,7 +252,7 @@ def test_gradescope_broken_artifact_still_writes_a_result(world, tmp_path):
 
 
 def test_gradescope_sandbox_required_but_missing_scores_zero_with_the_reason(world, tmp_path):
-    root = _gradescope_layout(world, "1001", tmp_path / "autograder")
+    root = _gradescope_layout(world, "1002", tmp_path / "autograder")
     results = _run_gradescope(
         root, GRADKIT_AUTOGRADER_SANDBOX="require", GRADKIT_BWRAP=str(tmp_path / "no-bwrap")
     )
@@ -266,7 +267,138 @@ def test_gradescope_grades_sandboxed_where_the_container_allows(gradescope_resul
 
 
 def test_gradescope_grader_that_cannot_start_still_leaves_a_result(world, tmp_path):
-    root = _gradescope_layout(world, "1001", tmp_path / "autograder")
+    root = _gradescope_layout(world, "1002", tmp_path / "autograder")
     results = _run_gradescope(root, GRADKIT_PYTHON=str(tmp_path / "no-python"))
     jsonschema.validate(results, _schema("gradescope_results.schema.json"))
     assert results["score"] == 0 and "the grader could not start" in results["output"]
+
+
+# ---------------------------------------------------------------- PrairieLearn
+
+#: PrairieLearn runs both students; the partial sample is also graded by `gradkit grade`
+#: under PrairieLearn's key (the hostile one's score does not depend on its key).
+PL_STUDENTS = ("1002", "1003")
+
+
+def _prairielearn_layout(world: dict, student: str, root: Path | None = None) -> Path:
+    """/grade as PrairieLearn lays it out: serverFilesCourse/<folder>/ (the course files),
+    student/ (the uploaded files), data/data.json, an empty results/."""
+    root = root or world["layouts"]["prairielearn"]
+    if root.exists():
+        shutil.rmtree(root)
+    files = world["artifacts"]["prairielearn"]
+    shutil.copytree(files, root / "serverFilesCourse" / files.name)
+    shutil.copytree(world["subs"] / student, root / "student")
+    (root / "data").mkdir()
+    data = {"params": {}, "correct_answers": {}, "submitted_answers": {}, "gradable": True}
+    (root / "data" / "data.json").write_text(json.dumps({**data, "variant_seed": int(student)}))
+    (root / "results").mkdir()
+    return root
+
+
+def _run_prairielearn(root: Path, **env: str) -> dict:
+    run = next((root / "serverFilesCourse").iterdir()) / "run"
+    subprocess.run(
+        ["bash", str(run)],
+        env=_env(**{"GRADKIT_AUTOGRADER_ROOT": str(root), "GRADKIT_PYTHON": sys.executable, **env}),
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def prairielearn_results(world):
+    out = {}
+    for student in PL_STUDENTS:
+        out[student] = _run_prairielearn(_prairielearn_layout(world, student))
+    return out
+
+
+@pytest.fixture(scope="module")
+def prairielearn_baseline(world):
+    subs = world["tmp"] / "pl-submissions"
+    shutil.copytree(world["subs"] / "1002", subs / "variant-1002")
+    return grade(world["course"], ASSIGNMENT, subs, sandbox=SANDBOX, progress=False)
+
+
+def test_prairielearn_scores_equal_gradkit_grade(prairielearn_results, prairielearn_baseline):
+    results = prairielearn_results["1002"]
+    jsonschema.validate(results, _schema("prairielearn_results.schema.json"))
+    records = prairielearn_baseline["variant-1002"]
+    total = round(sum(r.score for r in records.values()), 3)
+    assert results["score"] == pytest.approx(total / 19.0, abs=1e-6)
+    assert sum(t["points"] for t in results["tests"]) == pytest.approx(total, abs=5e-3)
+    assert sum(t["max_points"] for t in results["tests"]) == pytest.approx(19.0)
+
+
+def test_prairielearn_hostile_notebook_cannot_forge_its_result(prairielearn_results):
+    results = prairielearn_results["1003"]
+    jsonschema.validate(results, _schema("prairielearn_results.schema.json"))
+    assert results["score"] == pytest.approx(5.0 / 19.0, abs=1e-6)
+    assert "graded with incidents" in results["message"]
+    assert "not submitted" in results["message"]
+
+
+def test_prairielearn_artifact_keeps_private_files_out_of_the_image(world):
+    files = world["artifacts"]["prairielearn"]
+    out = files.parent.parent
+    dockerfile = (out / "Dockerfile").read_text()
+    copied = [line for line in dockerfile.splitlines() if line.startswith(("COPY", "ADD"))]
+    assert copied == ["COPY requirements.txt /opt/gradkit-requirements.txt"]
+    assert stat.S_IMODE((files / "grader" / "secret").stat().st_mode) == 0o600
+    assert (files / "run").stat().st_mode & 0o100
+    info = json.loads((out / "questions" / files.name / "info.json").read_text())
+    options = info["externalGradingOptions"]
+    assert options["entrypoint"] == f"/grade/serverFilesCourse/{files.name}/run"
+    assert options["serverFilesCourse"] == [f"{files.name}/"]
+
+
+def test_prairielearn_key_is_the_variant_seed(tmp_path):
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"variant_seed": 123456}))
+    assert prairielearn.student_of(data) == ("variant-123456", "")
+    assert prairielearn.student_of(tmp_path / "none.json")[0] == "unknown"
+
+
+def test_prairielearn_broken_course_files_still_write_a_result(world, tmp_path):
+    root = _prairielearn_layout(world, "1002", tmp_path / "grade")
+    (next((root / "serverFilesCourse").iterdir()) / "grader" / "manifest.json").unlink()
+    results = _run_prairielearn(root)
+    jsonschema.validate(results, _schema("prairielearn_results.schema.json"))
+    assert results["score"] == 0 and "the autograder is broken" in results["message"]
+
+
+def _docker_daemon() -> str:
+    if shutil.which("docker") is None:
+        return "docker is not installed"
+    probe = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    return "" if probe.returncode == 0 else "no Docker daemon answers here (docker info failed)"
+
+
+@pytest.mark.skipif(bool(_docker_daemon()), reason=f"builds the image: {_docker_daemon()}")
+def test_prairielearn_image_builds_and_grades(world, tmp_path):
+    out = world["artifacts"]["prairielearn"].parent.parent
+    tag = "gradkit-autograder-test"
+    subprocess.run(["docker", "build", "-t", tag, str(out)], check=True, timeout=1800)
+    root = _prairielearn_layout(world, "1002", tmp_path / "grade")
+    folder = next((root / "serverFilesCourse").iterdir()).name
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{root}:/grade",
+            tag,
+            f"/grade/serverFilesCourse/{folder}/run",
+        ],
+        check=True,
+        timeout=1200,
+    )
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, _schema("prairielearn_results.schema.json"))
+    assert results["score"] > 0

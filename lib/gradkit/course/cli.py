@@ -162,6 +162,11 @@ def cmd_doctor(args) -> int:
         print("limits of each sandboxed kernel:")
         for what, ok, detail in limits:
             print(f"{'ok  ' if ok else 'NO  '}  {what.ljust(width)}  {detail}")
+    from .autograder.isolation import describe
+
+    print("a platform's autograder (gradkit autograder) in a container like this machine:")
+    for platform, sandboxed, detail in describe():
+        print(f"{'ok  ' if sandboxed else 'NO  '}  {platform.ljust(width)}  {detail}")
     from .jupyter import extension_enabled
 
     enabled, where = extension_enabled()

@@ -9,7 +9,7 @@ from ..directory import Course, UserError
 
 __all__ = ["PLATFORMS", "build"]
 
-PLATFORMS = ("gradescope",)
+PLATFORMS = ("gradescope", "prairielearn")
 
 
 def build(course: Course, assignment: str, platform: str, out: Path, **options: str) -> list[Path]:
@@ -18,4 +18,8 @@ def build(course: Course, assignment: str, platform: str, out: Path, **options: 
         from . import gradescope
 
         return [gradescope.build(course, assignment, out, **options)]
+    if platform == "prairielearn":
+        from . import prairielearn
+
+        return prairielearn.build(course, assignment, out)
     raise UserError(f"--platform must be one of {', '.join(PLATFORMS)}; got {platform!r}")
