@@ -402,3 +402,19 @@ def test_prairielearn_image_builds_and_grades(world, tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, _schema("prairielearn_results.schema.json"))
     assert results["score"] > 0
+
+
+def test_doctor_says_how_a_platform_container_like_this_one_grades(tmp_path, monkeypatch, capsys):
+    from gradkit.course.cli import main
+
+    monkeypatch.setenv("GRADKIT_BWRAP", str(tmp_path / "no-bwrap"))
+    main(["doctor"])
+    out = capsys.readouterr().out
+    for platform in ("gradescope", "prairielearn"):
+        line = next(x for x in out.splitlines() if x.split()[1:2] == [platform])
+        assert line.startswith("NO") and "NOT sandboxed" in line and "no bubblewrap" in line
+    monkeypatch.setenv("GRADKIT_AUTOGRADER_SANDBOX", "require")
+    main(["doctor"])
+    assert "GRADKIT_AUTOGRADER_SANDBOX=require but this container cannot sandbox" in (
+        capsys.readouterr().out
+    )
