@@ -11,6 +11,7 @@ nothing a notebook writes reaches them.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from course_helpers import REPO, SANDBOX, needs_sandbox
-from gradkit.course.autograder import build, gradescope, prairielearn
+from gradkit.course.autograder import build, github, gradescope, prairielearn
 from gradkit.course.demo import make_submission
 from gradkit.course.directory import Course
 from gradkit.course.grade import grade
@@ -95,6 +96,7 @@ def world(tmp_path_factory):
     artifacts = {
         "gradescope": build(course, ASSIGNMENT, "gradescope", tmp / "out-gradescope")[0],
         "prairielearn": build(course, ASSIGNMENT, "prairielearn", tmp / "out-prairielearn")[1],
+        "github": build(course, ASSIGNMENT, "github", tmp / "out-github")[0],
     }
     return {
         "tmp": tmp,
@@ -418,3 +420,75 @@ def test_doctor_says_how_a_platform_container_like_this_one_grades(tmp_path, mon
     assert "GRADKIT_AUTOGRADER_SANDBOX=require but this container cannot sandbox" in (
         capsys.readouterr().out
     )
+
+
+# ---------------------------------------------------------------- GitHub Classroom
+
+
+def _github_repo(world: dict, tmp_path: Path, student: str | None) -> Path:
+    """The student's repository: the template (the kit and the workflow) with the
+    student's notebooks in place of the release's."""
+    repo = tmp_path / "repo"
+    shutil.copytree(world["artifacts"]["github"], repo)
+    for path in repo.glob("*.ipynb"):
+        path.unlink()
+    if student is not None:
+        for path in (world["subs"] / student).glob("*.ipynb"):
+            shutil.copyfile(path, repo / path.name.replace(".ipynb", " (1).ipynb"))
+    return repo
+
+
+def _run_github(repo: Path) -> tuple[str, dict]:
+    output = repo.parent / "github_output"
+    res = subprocess.run(
+        [sys.executable, "-m", "gradkit.course.autograder.github", "--public-only"],
+        cwd=repo,
+        env=_env(GITHUB_OUTPUT=str(output)),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    key, _, value = output.read_text().strip().partition("=")
+    assert key == "result"
+    return res.stdout, json.loads(base64.b64decode(value))
+
+
+def test_github_prints_gradkit_checks_verdict_and_reports_its_points(world, tmp_path):
+    repo = _github_repo(world, tmp_path, "1002")
+    stdout, result = _run_github(repo)
+    jsonschema.validate(result, _schema("github_classroom_result.schema.json"))
+    assert result["max_score"] == pytest.approx(19.0)
+    total = 0.0
+    for path in sorted(repo.glob("*.ipynb")):
+        check = subprocess.run(
+            [sys.executable, "-m", "gradkit", "check", path.name, "--public-only"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert f"== {path.name}\n{check.stdout}" in stdout
+        total += float(check.stdout.splitlines()[-1].split()[1].split("/")[0])
+    assert sum(t["score"] for t in result["tests"]) == pytest.approx(total, abs=2e-3)
+    assert result["status"] == "fail"  # the planted mistakes cost points
+
+
+def test_github_missing_notebooks_score_zero_with_the_reason(world, tmp_path):
+    _, result = _run_github(_github_repo(world, tmp_path, None))
+    jsonschema.validate(result, _schema("github_classroom_result.schema.json"))
+    assert len(result["tests"]) == 8 and all(t["score"] == 0 for t in result["tests"])
+    assert all("is not in the repository" in t["message"] for t in result["tests"])
+
+
+def test_github_template_holds_the_kit_and_the_workflow_only(world):
+    repo = world["artifacts"]["github"]
+    workflow = (repo / github.WORKFLOW).read_text()
+    assert "classroom-resources/autograding-grading-reporter@v1" in workflow
+    assert 'GRADKIT_RESULTS: "${{ steps.gradkit.outputs.result }}"' in workflow
+    assert "runners: gradkit" in workflow
+    wheel = next(repo.glob("*.whl"))
+    assert "+kit01" in wheel.name and f"./{wheel.name}" in workflow
+    assert not (repo / "grader").exists() and not list(repo.rglob("secret"))
+    pins = (repo / "requirements.txt").read_text().split()
+    assert pins and all("==" in pin for pin in pins)

@@ -55,8 +55,8 @@ def cmd_autograder(args) -> int:
     for path in build(
         course, course.require_assignment(args.assignment), args.platform, out, **options
     ):
-        size = path.stat().st_size if path.is_file() else 0
-        print(f"wrote {path}" + (f" ({size / 2**20:.1f} MiB)" if size else ""))
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        print(f"wrote {path} ({sum(p.stat().st_size for p in files) / 1024:.0f} KiB)")
     return 0
 
 
@@ -219,29 +219,15 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .selfcheck import check_notebook
+    from .selfcheck import check_notebook, verdict_lines
 
     results = check_notebook(
         Path(args.notebook), timeout=args.timeout, practice=not args.public_only
     )
-    width = max(len(r.test) for r in results)
+    for line in verdict_lines(results, verbose=args.verbose):
+        print(line)
     total = sum(r.score for r in results)
     possible = sum(r.points for r in results)
-    for r in results:
-        mark = "ok  " if r.score >= r.points else "FAIL"
-        print(f"{mark}  {r.test.ljust(width)}  {r.score:g}/{r.points:g}")
-        if args.verbose or r.score < r.points:
-            for line in r.lines()[:-1]:
-                if line.startswith("NOTE"):  # said once, below the total
-                    continue
-                if args.verbose or not line.startswith("PASS"):
-                    print(f"        {line}")
-    print(f"total {total:g}/{possible:g}")
-    if any(c.hidden for r in results for c in r.checks):
-        print(
-            "(practice cases are drawn at random on every check, the way your hidden cases "
-            "are drawn; your grade uses your own hidden cases, so it can differ from this)"
-        )
     return 0 if total >= possible else 1
 
 

@@ -1,5 +1,6 @@
 """`gradkit autograder`: what Gradescope or PrairieLearn runs to grade a submission with
-``gradkit grade`` itself (one module per platform; :mod:`.run` is the common core)."""
+``gradkit grade`` itself, and what a student's GitHub Classroom repository runs: the
+kit's ``gradkit check`` (one module per platform; :mod:`.run` is the graders' core)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..directory import Course, UserError
 
 __all__ = ["PLATFORMS", "build"]
 
-PLATFORMS = ("gradescope", "prairielearn")
+PLATFORMS = ("gradescope", "prairielearn", "github")
 
 
 def build(course: Course, assignment: str, platform: str, out: Path, **options: str) -> list[Path]:
@@ -22,4 +23,8 @@ def build(course: Course, assignment: str, platform: str, out: Path, **options: 
         from . import prairielearn
 
         return prairielearn.build(course, assignment, out)
+    if platform == "github":
+        from . import github
+
+        return github.build(course, assignment, out)
     raise UserError(f"--platform must be one of {', '.join(PLATFORMS)}; got {platform!r}")

@@ -62,4 +62,9 @@ def describe() -> list[tuple[str, bool, str]]:
         sandbox, line = choose()
     except (SandboxRequired, ValueError) as exc:
         sandbox, line = False, str(exc)
-    return [(platform, sandbox, line) for platform in ("gradescope", "prairielearn")]
+    rows = [(platform, sandbox, line) for platform in ("gradescope", "prairielearn")]
+    github = (
+        "runs in the student's own repository: the kit's self-check only (no secret, no "
+        "reference, no hidden cases); its points are the student's to change"
+    )
+    return [*rows, ("github", False, github)]
