@@ -492,3 +492,21 @@ def test_github_template_holds_the_kit_and_the_workflow_only(world):
     assert not (repo / "grader").exists() and not list(repo.rglob("secret"))
     pins = (repo / "requirements.txt").read_text().split()
     assert pins and all("==" in pin for pin in pins)
+
+
+def test_a_submission_is_copied_without_links_hidden_folders_or_huge_files(tmp_path, monkeypatch):
+    from gradkit.course.autograder import run
+
+    monkeypatch.setattr(run, "MAX_NOTEBOOK_BYTES", 100)
+    source = tmp_path / "submission"
+    (source / "sub" / ".ipynb_checkpoints").mkdir(parents=True)
+    (source / "a.ipynb").write_text("{}")
+    (source / "sub" / "a.ipynb").write_text("{}")  # a second a.ipynb: the first one wins
+    (source / "sub" / ".ipynb_checkpoints" / "b.ipynb").write_text("{}")
+    (source / "big.ipynb").write_text("x" * 101)
+    (source / "link.ipynb").symlink_to(tmp_path / "elsewhere.ipynb")
+    notes = run._copy_notebooks(source, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.ipynb"]
+    text = "\n".join(notes)
+    assert "big.ipynb holds 101 bytes" in text and "link.ipynb is not a regular file" in text
+    assert "sub/a.ipynb: a notebook of that name came first" in text

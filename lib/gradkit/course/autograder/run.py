@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..directory import Course
 from ..results import SCORED, NotebookRecord
+from ..submissions import MAX_NOTEBOOK_BYTES
 from .bundle import Manifest, read_manifest
 
 __all__ = ["Entry", "Outcome", "failed", "grade_submission", "student_key"]
@@ -178,6 +179,11 @@ def _copy_notebooks(source: Path, dest: Path) -> list[str]:
                 notes.append(f"{path.relative_to(source)} is not a regular file: skipped")
             elif (dest / name).exists():
                 notes.append(f"{path.relative_to(source)}: a notebook of that name came first")
+            elif info.st_size > MAX_NOTEBOOK_BYTES:  # named, not copied
+                notes.append(
+                    f"{path.relative_to(source)} holds {info.st_size} bytes, over the "
+                    f"{MAX_NOTEBOOK_BYTES} a notebook may: skipped"
+                )
             elif taken >= MAX_FILES:
                 notes.append(f"{path.relative_to(source)}: over {MAX_FILES} notebooks: skipped")
             else:
