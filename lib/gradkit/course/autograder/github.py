@@ -66,16 +66,23 @@ jobs:
 def build(course, assignment: str, out: Path) -> list[Path]:
     """The template repository: the kit (notebooks, wheel, README), pinned requirements,
     the workflow and the tests' manifest."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    from ..directory import UserError
     from ..kit import KIT_REQUIRES, build_kit
     from .bundle import _manifest
     from .package import python_floor
 
+    names = [r.split(">")[0].split("=")[0] for r in KIT_REQUIRES]
+    try:  # what the kit was built with, checked before anything is written
+        pins = [f"{name}=={version(name)}" for name in names]
+    except PackageNotFoundError as exc:
+        raise UserError(
+            f"{exc.name} is not installed here; build the template in the course's "
+            "environment (pip install -e '.[course]')"
+        ) from None
     report = build_kit(course, assignment, Path(out))
     out = Path(out)
-    names = [r.split(">")[0].split("=")[0] for r in KIT_REQUIRES]
-    pins = [f"{name}=={version(name)}" for name in names]  # what the kit was built with
     (out / "requirements.txt").write_text("\n".join(pins) + "\n")
     workflow = out / WORKFLOW
     workflow.parent.mkdir(parents=True)

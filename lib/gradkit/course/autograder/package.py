@@ -7,6 +7,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from ..directory import UserError
+
 __all__ = ["GRADER_NEEDS", "python_floor", "requirements", "write_grader_wheel"]
 
 #: What the grader imports (the library's and the course tools' direct dependencies).
@@ -32,7 +34,7 @@ def requirements() -> list[str]:
         try:
             pins.append(f"{name}=={version(name)}")
         except PackageNotFoundError:
-            raise RuntimeError(
+            raise UserError(
                 f"{name} is not installed here; build the autograder in the course's "
                 "environment (pip install -e '.[course]')"
             ) from None
