@@ -296,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "autograder",
-        help="write what Gradescope or PrairieLearn runs to grade an assignment like `grade`",
+        help="write what Gradescope, PrairieLearn (grading like `grade`) or GitHub Classroom "
+        "(the kit and a workflow running `check`) runs",
     )
     s.add_argument("assignment")
     s.add_argument("--platform", required=True, choices=PLATFORMS)
