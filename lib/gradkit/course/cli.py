@@ -1,6 +1,6 @@
 """The `gradkit` command line (also `python -m gradkit`).
 
-Instructors: release, kit, collect, grade, feedback, export, secret, demo, data.
+Instructors: release, kit, autograder, collect, grade, feedback, export, secret, demo, data.
 Students: check NOTEBOOK.
 A mistake the user can fix is reported as one line on stderr (exit status 2).
 """
