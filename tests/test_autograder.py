@@ -510,3 +510,18 @@ def test_a_submission_is_copied_without_links_hidden_folders_or_huge_files(tmp_p
     text = "\n".join(notes)
     assert "big.ipynb holds 101 bytes" in text and "link.ipynb is not a regular file" in text
     assert "sub/a.ipynb: a notebook of that name came first" in text
+
+
+def test_generated_scripts_and_workflow_parse(world, tmp_path):
+    yaml = pytest.importorskip("yaml")
+    with zipfile.ZipFile(world["artifacts"]["gradescope"]) as zf:
+        zf.extract("setup.sh", tmp_path)
+        zf.extract("run_autograder", tmp_path)
+    scripts = [tmp_path / "setup.sh", tmp_path / "run_autograder"]
+    scripts.append(world["artifacts"]["prairielearn"] / "run")
+    for script in scripts:
+        subprocess.run(["bash", "-n", str(script)], check=True)
+    workflow = yaml.safe_load((world["artifacts"]["github"] / github.WORKFLOW).read_text())
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    assert [s.get("id") for s in steps if s.get("id")] == ["gradkit"]
+    assert steps[-1]["with"]["runners"] == "gradkit"
