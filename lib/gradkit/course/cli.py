@@ -1,6 +1,6 @@
 """The `gradkit` command line (also `python -m gradkit`).
 
-Instructors: release, kit, collect, grade, feedback, export, secret, demo, data.
+Instructors: release, kit, autograder, collect, grade, feedback, export, secret, demo, data.
 Students: check NOTEBOOK.
 A mistake the user can fix is reported as one line on stderr (exit status 2).
 """
@@ -43,6 +43,20 @@ def cmd_kit(args) -> int:
 
         where = exchange_release(out, Path(args.exchange), args.course_id, args.assignment)
         print(f"released into nbgrader's exchange: {where}")
+    return 0
+
+
+def cmd_autograder(args) -> int:
+    from .autograder import build
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.root / "autograders" / args.platform
+    options = {"hidden": args.hidden_visibility} if args.platform == "gradescope" else {}
+    for path in build(
+        course, course.require_assignment(args.assignment), args.platform, out, **options
+    ):
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        print(f"wrote {path} ({sum(p.stat().st_size for p in files) / 1024:.0f} KiB)")
     return 0
 
 
@@ -148,6 +162,11 @@ def cmd_doctor(args) -> int:
         print("limits of each sandboxed kernel:")
         for what, ok, detail in limits:
             print(f"{'ok  ' if ok else 'NO  '}  {what.ljust(width)}  {detail}")
+    from .autograder.isolation import describe
+
+    print("a platform's autograder (gradkit autograder) in a container like this machine:")
+    for platform, sandboxed, detail in describe():
+        print(f"{'ok  ' if sandboxed else 'NO  '}  {platform.ljust(width)}  {detail}")
     from .jupyter import extension_enabled
 
     enabled, where = extension_enabled()
@@ -200,29 +219,15 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .selfcheck import check_notebook
+    from .selfcheck import check_notebook, verdict_lines
 
     results = check_notebook(
         Path(args.notebook), timeout=args.timeout, practice=not args.public_only
     )
-    width = max(len(r.test) for r in results)
+    for line in verdict_lines(results, verbose=args.verbose):
+        print(line)
     total = sum(r.score for r in results)
     possible = sum(r.points for r in results)
-    for r in results:
-        mark = "ok  " if r.score >= r.points else "FAIL"
-        print(f"{mark}  {r.test.ljust(width)}  {r.score:g}/{r.points:g}")
-        if args.verbose or r.score < r.points:
-            for line in r.lines()[:-1]:
-                if line.startswith("NOTE"):  # said once, below the total
-                    continue
-                if args.verbose or not line.startswith("PASS"):
-                    print(f"        {line}")
-    print(f"total {total:g}/{possible:g}")
-    if any(c.hidden for r in results for c in r.checks):
-        print(
-            "(practice cases are drawn at random on every check, the way your hidden cases "
-            "are drawn; your grade uses your own hidden cases, so it can differ from this)"
-        )
     return 0 if total >= possible else 1
 
 
@@ -286,6 +291,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--course-id", help="nbgrader course id in the exchange (with --exchange)")
     s.set_defaults(func=cmd_kit)
+
+    from .autograder import PLATFORMS
+
+    s = sub.add_parser(
+        "autograder",
+        help="write what Gradescope, PrairieLearn (grading like `grade`) or GitHub Classroom "
+        "(the kit and a workflow running `check`) runs",
+    )
+    s.add_argument("assignment")
+    s.add_argument("--platform", required=True, choices=PLATFORMS)
+    s.add_argument("--out", help="where to write it (default: autograders/PLATFORM in the course)")
+    s.add_argument(
+        "--hidden-visibility",
+        default="after_published",
+        choices=("visible", "hidden", "after_due_date", "after_published"),
+        help="Gradescope: when students see their hidden cases' results",
+    )
+    s.set_defaults(func=cmd_autograder)
 
     s = sub.add_parser(
         "secret", help="show, or create with --new, the course secret for hidden tests"

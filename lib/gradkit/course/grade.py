@@ -222,12 +222,15 @@ def grade(
     notebook_timeout: float | None = None,
     roster: list[RosterEntry] | None = None,
     notify: Any = None,
+    kit: dict[str, str] | None = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
     """Grade every submission (see the module docstring); return student -> notebook -> record.
 
     ``notify(line)`` hears of limits this machine cannot hold, once the run is about to
     start. ``roster`` (from :func:`gradkit.course.students.read_roster`) replaces the stored
-    roster of the course.
+    roster of the course. ``kit`` is the student kit's library packed elsewhere
+    (:func:`gradkit.course.kit.pack_library`), for a course that holds no ``solutions/``
+    to build it from (a platform's autograder, :mod:`gradkit.course.autograder`).
     """
     from tqdm.auto import tqdm
 
@@ -303,8 +306,9 @@ def grade(
         }
         # The student kit's library: what the sandboxed kernels see in place of gradkit's,
         # so no reference is within reach of a student's function while it is graded.
-        kit = None
-        if sandbox:
+        if not sandbox:
+            kit = None
+        elif kit is None:
             from .kit import pack_library
 
             kit = pack_library(course, assignment)

@@ -307,10 +307,18 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest.decode()}"
 
 
-def write_wheel(package_root: Path, out: Path, assignment: str) -> Path:
-    """A pure-Python wheel of ``package_root/gradkit`` (deterministic bytes)."""
+def write_wheel(
+    package_root: Path,
+    out: Path,
+    assignment: str,
+    local: str = "",
+    requires: list[str] | None = None,
+    summary: str = "",
+) -> Path:
+    """A pure-Python wheel of ``package_root/gradkit`` (deterministic bytes); its version
+    is gradkit's with the local label ``local`` (default ``kitNN``)."""
     number = assignment.split("_", 1)[0]
-    version = f"{_version()}+kit{number}"
+    version = f"{_version()}+{local or 'kit' + number}"
     dist = f"gradkit-{version}"
     files: list[tuple[str, bytes]] = []
     for path in sorted((package_root / "gradkit").rglob("*")):
@@ -329,10 +337,14 @@ def write_wheel(package_root: Path, out: Path, assignment: str) -> Path:
         "Metadata-Version: 2.1",
         "Name: gradkit",
         f"Version: {version}",
-        f"Summary: gradkit student kit for {assignment}: the course library without the "
-        "answers of this assignment and the later ones",
+        "Summary: "
+        + (
+            summary
+            or f"gradkit student kit for {assignment}: the course library without the "
+            "answers of this assignment and the later ones"
+        ),
         "Requires-Python: >=3.10",
-        *(f"Requires-Dist: {r}" for r in KIT_REQUIRES),
+        *(f"Requires-Dist: {r}" for r in (KIT_REQUIRES if requires is None else requires)),
     ]
     files.append((f"{dist}.dist-info/METADATA", ("\n".join(metadata) + "\n").encode()))
     files.append(

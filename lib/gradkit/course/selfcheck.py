@@ -24,7 +24,7 @@ from ..grading.result import TestResult
 from .directory import UserError, ensure_tools_on_path
 from .results import results_from_notebook
 
-__all__ = ["check_notebook", "DEFAULT_TIMEOUT"]
+__all__ = ["check_notebook", "verdict_lines", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
 #: Larger files beside the notebook are not copied for the check (a data set of that size
@@ -157,3 +157,28 @@ def _mark_source(nb) -> bool:
     for index, cell in enumerate(nb.cells):
         marker.preprocess_cell(cell, {}, index)
     return True
+
+
+def verdict_lines(results: list[TestResult], verbose: bool = False) -> list[str]:
+    """What `gradkit check` prints: a line per test, the failing checks under it (every
+    check with ``verbose``), the total, and a note when practice cases ran."""
+    if not results:
+        return ["total 0/0"]
+    width = max(len(r.test) for r in results)
+    out = []
+    for r in results:
+        mark = "ok  " if r.score >= r.points else "FAIL"
+        out.append(f"{mark}  {r.test.ljust(width)}  {r.score:g}/{r.points:g}")
+        if verbose or r.score < r.points:
+            for line in r.lines()[:-1]:
+                if line.startswith("NOTE"):  # said once, below the total
+                    continue
+                if verbose or not line.startswith("PASS"):
+                    out.append(f"        {line}")
+    out.append(f"total {sum(r.score for r in results):g}/{sum(r.points for r in results):g}")
+    if any(c.hidden for r in results for c in r.checks):
+        out.append(
+            "(practice cases are drawn at random on every check, the way your hidden cases "
+            "are drawn; your grade uses your own hidden cases, so it can differ from this)"
+        )
+    return out
