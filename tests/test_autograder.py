@@ -93,9 +93,16 @@ def world(tmp_path_factory):
         else:
             make_submission(course, ASSIGNMENT, subs / student, kind)
     baseline = grade(course, ASSIGNMENT, subs, sandbox=SANDBOX, progress=False)
+    # Built as an instructor would for this machine: without --allow-unsandboxed where the
+    # sandbox works (so it is required), with it where it does not (make test without bwrap).
+    unsandboxed = {"allow_unsandboxed": not SANDBOX}
     artifacts = {
-        "gradescope": build(course, ASSIGNMENT, "gradescope", tmp / "out-gradescope")[0],
-        "prairielearn": build(course, ASSIGNMENT, "prairielearn", tmp / "out-prairielearn")[1],
+        "gradescope": build(
+            course, ASSIGNMENT, "gradescope", tmp / "out-gradescope", **unsandboxed
+        )[0],
+        "prairielearn": build(
+            course, ASSIGNMENT, "prairielearn", tmp / "out-prairielearn", **unsandboxed
+        )[1],
         "github": build(course, ASSIGNMENT, "github", tmp / "out-github")[0],
     }
     return {
@@ -253,14 +260,40 @@ def test_gradescope_broken_artifact_still_writes_a_result(world, tmp_path):
     assert results["score"] == 0 and "the autograder is broken" in results["output"]
 
 
-def test_gradescope_sandbox_required_but_missing_scores_zero_with_the_reason(world, tmp_path):
-    root = _gradescope_layout(world, "1002", tmp_path / "autograder")
-    results = _run_gradescope(
-        root, GRADKIT_AUTOGRADER_SANDBOX="require", GRADKIT_BWRAP=str(tmp_path / "no-bwrap")
+def test_by_default_a_container_that_cannot_sandbox_scores_zero_with_the_reason(world, tmp_path):
+    """Unsandboxed grading is the instructor's explicit choice (--allow-unsandboxed), never a
+    silent fallback: the default artifact requires the sandbox."""
+    default = build(world["course"], ASSIGNMENT, "gradescope", tmp_path / "out")[0]
+    with zipfile.ZipFile(default) as zf:
+        assert 'GRADKIT_AUTOGRADER_SANDBOX="${GRADKIT_AUTOGRADER_SANDBOX:-require}"' in (
+            zf.read("run_autograder").decode()
+        )
+    root = _gradescope_layout(
+        {**world, "artifacts": {"gradescope": default}}, "1002", tmp_path / "ag"
     )
+    results = _run_gradescope(root, GRADKIT_BWRAP=str(tmp_path / "no-bwrap"))
     jsonschema.validate(results, _schema("gradescope_results.schema.json"))
     assert results["score"] == 0 and len(results["tests"]) == 8
     assert all("cannot sandbox" in t["output"] for t in results["tests"])
+
+
+def test_allow_unsandboxed_goes_only_with_the_graders_that_sandbox(world, tmp_path):
+    from gradkit.course.cli import main
+
+    code = main(
+        [
+            "--course",
+            str(world["course"].root),
+            "autograder",
+            ASSIGNMENT,
+            "--platform",
+            "github",
+            "--allow-unsandboxed",
+            "--out",
+            str(tmp_path / "gh"),
+        ]
+    )
+    assert code == 2 and not (tmp_path / "gh").exists()
 
 
 @needs_sandbox
@@ -414,12 +447,11 @@ def test_doctor_says_how_a_platform_container_like_this_one_grades(tmp_path, mon
     out = capsys.readouterr().out
     for platform in ("gradescope", "prairielearn"):
         line = next(x for x in out.splitlines() if x.split()[1:2] == [platform])
-        assert line.startswith("NO") and "NOT sandboxed" in line and "no bubblewrap" in line
-    monkeypatch.setenv("GRADKIT_AUTOGRADER_SANDBOX", "require")
+        assert line.startswith("NO") and "cannot sandbox" in line and "score 0" in line
+        assert "--allow-unsandboxed" in line and "no bubblewrap" in line
+    monkeypatch.setenv("GRADKIT_AUTOGRADER_SANDBOX", "auto")  # what --allow-unsandboxed bakes in
     main(["doctor"])
-    assert "GRADKIT_AUTOGRADER_SANDBOX=require but this container cannot sandbox" in (
-        capsys.readouterr().out
-    )
+    assert "NOT sandboxed" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- GitHub Classroom

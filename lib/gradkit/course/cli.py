@@ -51,7 +51,13 @@ def cmd_autograder(args) -> int:
 
     course = _course(args)
     out = Path(args.out) if args.out else course.root / "autograders" / args.platform
-    options = {"hidden": args.hidden_visibility} if args.platform == "gradescope" else {}
+    options: dict = {}
+    if args.platform == "gradescope":
+        options["hidden"] = args.hidden_visibility
+    if args.platform in ("gradescope", "prairielearn"):
+        options["allow_unsandboxed"] = args.allow_unsandboxed
+    elif args.allow_unsandboxed:
+        raise UserError("--allow-unsandboxed goes with --platform gradescope or prairielearn")
     for path in build(
         course, course.require_assignment(args.assignment), args.platform, out, **options
     ):
@@ -307,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="after_published",
         choices=("visible", "hidden", "after_due_date", "after_published"),
         help="Gradescope: when students see their hidden cases' results",
+    )
+    s.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="Gradescope, PrairieLearn: where the container cannot sandbox, grade anyway "
+        "(student code then runs as the grader's user and can read and forge; the results "
+        "say so) instead of scoring 0 with the reason",
     )
     s.set_defaults(func=cmd_autograder)
 

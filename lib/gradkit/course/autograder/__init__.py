@@ -5,6 +5,7 @@ kit's ``gradkit check`` (one module per platform; :mod:`.run` is the graders' co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..directory import Course, UserError
 
@@ -13,7 +14,7 @@ __all__ = ["PLATFORMS", "build"]
 PLATFORMS = ("gradescope", "prairielearn", "github")
 
 
-def build(course: Course, assignment: str, platform: str, out: Path, **options: str) -> list[Path]:
+def build(course: Course, assignment: str, platform: str, out: Path, **options: Any) -> list[Path]:
     """Write ``platform``'s artifact for ``assignment`` under ``out``; return its files."""
     if platform == "gradescope":
         from . import gradescope
@@ -22,7 +23,7 @@ def build(course: Course, assignment: str, platform: str, out: Path, **options: 
     if platform == "prairielearn":
         from . import prairielearn
 
-        return prairielearn.build(course, assignment, out)
+        return prairielearn.build(course, assignment, out, **options)
     if platform == "github":
         from . import github
 

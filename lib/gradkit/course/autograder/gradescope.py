@@ -60,6 +60,8 @@ RUN = """#!/usr/bin/env bash
 # gradkit autograder for {assignment}: Gradescope runs this for every submission.
 ROOT="${{GRADKIT_AUTOGRADER_ROOT:-/autograder}}"
 PY="${{GRADKIT_PYTHON:-/opt/gradkit/bin/python}}"
+# {policy_note}
+export GRADKIT_AUTOGRADER_SANDBOX="${{GRADKIT_AUTOGRADER_SANDBOX:-{policy}}}"
 "$PY" -m gradkit.course.autograder.gradescope --root "$ROOT" --grader "$ROOT/source/grader" \\
     --hidden-visibility {hidden}
 status=$?
@@ -72,11 +74,14 @@ exit 0
 """
 
 
-def build(course, assignment: str, out: Path, hidden: str = "after_published") -> Path:
+def build(
+    course, assignment: str, out: Path, hidden: str = "after_published", allow_unsandboxed=False
+) -> Path:
     """Write ``out/autograder.zip``; return its path."""
     import tempfile
 
     from ..directory import UserError
+    from .isolation import sandbox_policy
     from .package import python_floor, requirements, write_grader_wheel
 
     if hidden not in VISIBILITIES:
@@ -99,7 +104,9 @@ def build(course, assignment: str, out: Path, hidden: str = "after_published") -
                 floor=floor,
                 floor_text=".".join(map(str, floor)),
             ),
-            "run_autograder": RUN.format(assignment=assignment, hidden=hidden),
+            "run_autograder": RUN.format(
+                assignment=assignment, hidden=hidden, **sandbox_policy(allow_unsandboxed)
+            ),
             "requirements.txt": "\n".join(requirements()) + "\n",
         }
         out.mkdir(parents=True, exist_ok=True)

@@ -14,20 +14,34 @@ The entry point probes the container once (:func:`gradkit.course.sandbox.probe`)
   student's code could read the container's files (the secret included) and rewrite
   anything before the grader finishes. The results say which mode graded them.
 
-``GRADKIT_AUTOGRADER_SANDBOX=require`` makes an unsandboxed container an error (every test
-at 0, the reason in the results) instead; ``off`` never tries the sandbox.
+Unsandboxed grading is the instructor's choice, never a silent fallback: an artifact
+built by ``gradkit autograder`` grades with ``GRADKIT_AUTOGRADER_SANDBOX=require`` (a
+container that cannot sandbox gives every test 0 and says why), unless it was built with
+``--allow-unsandboxed``, which bakes ``auto`` into its entry point (sandbox when the
+container allows, else grade unsandboxed and say so in the results). ``off`` never tries
+the sandbox. Without the variable, ``require`` holds.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["ENV", "choose", "describe"]
+__all__ = ["ENV", "choose", "describe", "sandbox_policy"]
 
-#: auto (default), require or off.
+#: require (default), auto or off.
 ENV = "GRADKIT_AUTOGRADER_SANDBOX"
+POLICIES = ("require", "auto", "off")
 SANDBOXED = "sandboxed (bubblewrap works in this container)"
 UNSANDBOXED = "NOT sandboxed: student code runs as the grader's user in this container"
+
+
+def sandbox_policy(allow_unsandboxed: bool) -> dict[str, str]:
+    """The policy an entry point bakes in, and the comment that says so (template fields)."""
+    if allow_unsandboxed:
+        note = "built with --allow-unsandboxed: sandbox when possible, else grade NOT sandboxed"
+        return {"policy": "auto", "policy_note": note}
+    note = "a container that cannot sandbox scores 0 with the reason (--allow-unsandboxed: auto)"
+    return {"policy": "require", "policy_note": note}
 
 
 class SandboxRequired(RuntimeError):
@@ -35,9 +49,9 @@ class SandboxRequired(RuntimeError):
 
 
 def _policy() -> str:
-    policy = os.environ.get(ENV, "auto").strip().lower() or "auto"
-    if policy not in ("auto", "require", "off"):
-        raise ValueError(f"{ENV} must be auto, require or off; got {policy!r}")
+    policy = os.environ.get(ENV, "require").strip().lower() or "require"
+    if policy not in POLICIES:
+        raise ValueError(f"{ENV} must be require, auto or off; got {policy!r}")
     return policy
 
 
@@ -62,6 +76,11 @@ def describe() -> list[tuple[str, bool, str]]:
         sandbox, line = choose()
     except (SandboxRequired, ValueError) as exc:
         sandbox, line = False, str(exc)
+        if isinstance(exc, SandboxRequired):
+            line += (
+                "; every submission would score 0 (an artifact built with "
+                "--allow-unsandboxed would grade it NOT sandboxed instead)"
+            )
     rows = [(platform, sandbox, line) for platform in ("gradescope", "prairielearn")]
     github = (
         "runs in the student's own repository: the kit's self-check only (no secret, no "

@@ -51,6 +51,8 @@ RUN = """#!/usr/bin/env bash
 HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 ROOT="${{GRADKIT_AUTOGRADER_ROOT:-/grade}}"
 PY="${{GRADKIT_PYTHON:-/opt/gradkit/bin/python}}"
+# {policy_note}
+export GRADKIT_AUTOGRADER_SANDBOX="${{GRADKIT_AUTOGRADER_SANDBOX:-{policy}}}"
 if [ -z "${{GRADKIT_PYTHON:-}}" ]; then  # the library with its references: never in the image
     /opt/gradkit/bin/pip install --quiet --no-index --no-deps "$HERE"/{wheel}
 fi
@@ -77,11 +79,12 @@ QUESTION_HTML = """<pl-question-panel>
 """
 
 
-def build(course, assignment: str, out: Path) -> list[Path]:
+def build(course, assignment: str, out: Path, allow_unsandboxed: bool = False) -> list[Path]:
     """Write the image definition, the course files and a question under ``out``."""
     import tempfile
 
     from ..directory import UserError
+    from .isolation import sandbox_policy
     from .package import python_floor, requirements, write_grader_wheel
 
     out = Path(out)
@@ -94,7 +97,8 @@ def build(course, assignment: str, out: Path) -> list[Path]:
         manifest = build_grader(course, assignment, files / GRADER)
         wheel = write_grader_wheel(files, assignment)
         run = files / "run"
-        run.write_text(RUN.format(assignment=assignment, wheel=wheel.name))
+        policy = sandbox_policy(allow_unsandboxed)
+        run.write_text(RUN.format(assignment=assignment, wheel=wheel.name, **policy))
         run.chmod(0o755)
         python = ".".join(map(str, python_floor()))
         (stage / "Dockerfile").write_text(DOCKERFILE.format(folder=folder, python=python))
