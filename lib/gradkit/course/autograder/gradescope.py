@@ -23,9 +23,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..safe_write import write_text
 from .bundle import GRADER, Manifest, build_grader, read_manifest
-from .run import Outcome, failed, grade_submission, student_key
+from .run import Outcome, grade_or_fail, student_key, write_results
 
 __all__ = ["build", "main", "results_json", "student_of"]
 
@@ -170,10 +169,6 @@ def results_json(outcome: Outcome, seconds: float, hidden: str = "after_publishe
     }
 
 
-def _write(path: Path, root: Path, data: dict) -> None:
-    write_text(path, json.dumps(data, indent=1) + "\n", root)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_autograder")
     parser.add_argument("--root", default=os.environ.get(ROOT_ENV, "/autograder"))
@@ -184,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     grader = Path(args.grader) if args.grader else root / "source" / GRADER
     results = root / "results" / "results.json"
     started = time.monotonic()
-    _write(results, root, {"score": 0, "output": "grading did not finish; ask your instructor"})
+    write_results(
+        results, root, {"score": 0, "output": "grading did not finish; ask your instructor"}
+    )
     try:
         manifest: Manifest | None = read_manifest(grader)
     except Exception as exc:  # the artifact itself is broken: say so, score 0
@@ -192,19 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         reason = f"the autograder is broken: {exc}"[:300]
     student, note = student_of(root / "submission_metadata.json")
     if manifest is None:
-        _write(results, root, {"score": 0, "output": reason, "tests": []})
+        write_results(results, root, {"score": 0, "output": reason, "tests": []})
         return 0
-    try:
-        from .isolation import choose
-
-        sandbox, mode = choose()
-        outcome = grade_submission(grader, root / "submission", student, sandbox)
-        outcome.mode = mode
-    except Exception as exc:  # nothing graded: every test at 0 with the reason
-        outcome = failed(manifest, student, f"{type(exc).__name__}: {exc}"[:300])
-    if note:
-        outcome.lines.append(note)
-    _write(results, root, results_json(outcome, time.monotonic() - started, args.hidden_visibility))
+    outcome = grade_or_fail(manifest, grader, root / "submission", student, note)
+    write_results(
+        results, root, results_json(outcome, time.monotonic() - started, args.hidden_visibility)
+    )
     return 0
 
 

@@ -26,9 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..safe_write import write_text
 from .bundle import GRADER, Manifest, build_grader, read_manifest
-from .run import Outcome, failed, grade_submission, student_key
+from .run import Outcome, grade_or_fail, student_key, write_results
 
 __all__ = ["build", "main", "results_json", "student_of"]
 
@@ -176,10 +175,6 @@ def results_json(outcome: Outcome, seconds: float) -> dict:
     }
 
 
-def _write(path: Path, root: Path, data: dict) -> None:
-    write_text(path, json.dumps(data, indent=1) + "\n", root)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gradkit-prairielearn")
     parser.add_argument("--root", default=os.environ.get(ROOT_ENV, "/grade"))
@@ -190,27 +185,18 @@ def main(argv: list[str] | None = None) -> int:
     results = root / "results" / "results.json"
     started = time.monotonic()
     unfinished = {"gradable": True, "score": 0, "message": "grading did not finish"}
-    _write(results, root, unfinished)
+    write_results(results, root, unfinished)
     try:
         manifest: Manifest | None = read_manifest(grader)
     except Exception as exc:  # the course files are broken: say so, score 0
         manifest = None
         reason = f"the autograder is broken: {exc}"[:300]
     if manifest is None:
-        _write(results, root, {"gradable": True, "score": 0, "message": reason, "tests": []})
+        write_results(results, root, {"gradable": True, "score": 0, "message": reason, "tests": []})
         return 0
     student, note = student_of(root / "data" / "data.json")
-    try:
-        from .isolation import choose
-
-        sandbox, mode = choose()
-        outcome = grade_submission(grader, root / "student", student, sandbox)
-        outcome.mode = mode
-    except Exception as exc:  # nothing graded: every test at 0 with the reason
-        outcome = failed(manifest, student, f"{type(exc).__name__}: {exc}"[:300])
-    if note:
-        outcome.lines.append(note)
-    _write(results, root, results_json(outcome, time.monotonic() - started))
+    outcome = grade_or_fail(manifest, grader, root / "student", student, note)
+    write_results(results, root, results_json(outcome, time.monotonic() - started))
     return 0
 
 

@@ -220,3 +220,30 @@ def grade_submission(grader: Path, submission: Path, student: str, sandbox: bool
     out = outcome_of(manifest, student, records.get(student, {}))
     out.lines += notes
     return out
+
+
+def write_results(path: Path, root: Path, data: dict) -> None:
+    """Write a platform's results file whole (atomic, no link followed below ``root``)."""
+    import json
+
+    from ..safe_write import write_text
+
+    write_text(path, json.dumps(data, indent=1) + "\n", root)
+
+
+def grade_or_fail(
+    manifest: Manifest, grader: Path, submission: Path, student: str, note: str
+) -> Outcome:
+    """Grade under the isolation this container allows; if nothing could be graded, every
+    test at 0 with the reason. ``note`` (about the student key) joins the outcome's lines."""
+    try:
+        from .isolation import choose
+
+        sandbox, mode = choose()
+        outcome = grade_submission(grader, submission, student, sandbox)
+        outcome.mode = mode
+    except Exception as exc:  # nothing graded: every test at 0 with the reason
+        outcome = failed(manifest, student, f"{type(exc).__name__}: {exc}"[:300])
+    if note:
+        outcome.lines.append(note)
+    return outcome
