@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from . import replay
 from .callee import Call, DirectCallee, Outcome
+from .outcome_cache import CallDigests, NotCacheable, OutcomeCache, implementation_id
 from .result import CheckResult, TestResult
 from .seeds import hidden_rng, is_practice
 from .spec import Inputs, Spec
@@ -67,12 +69,19 @@ class Context:
         student: Any,
         hidden: np.random.Generator | None = None,
         token: str | None = None,
+        cache: OutcomeCache | None = None,
     ):
         self.spec = spec
-        self.hidden = hidden
+        self._hidden = hidden
         self._memo: dict[tuple[str, str], Outcome] = {}
         #: The recordings this run replays (a student kit), or None with the full library.
         self.replay = replay.active()
+        #: Where the reference's and the mistakes' outcomes of public calls are looked up
+        #: and kept (:mod:`~gradkit.grading.outcome_cache`); never in a kit or a recording.
+        self.cache = cache if self.replay is None and replay.recorder_active() is None else None
+        self._digests = CallDigests()
+        #: Who -> what identifies its code (None: not cached), for the cache's digests.
+        self._implementations: dict[str, str | None] = {}
         if self.replay is None:
             self.callees: dict[str, Any] = {
                 STUDENT: student,
@@ -97,6 +106,35 @@ class Context:
     def mistakes(self):
         return self.spec.mistakes
 
+    @property
+    def hidden(self) -> np.random.Generator | None:
+        """The generator of the student's hidden cases. Reading it stops the cache for this
+        test: what depends on it differs per student (nothing of the test is written)."""
+        if self.cache is not None:
+            self.cache.discard(self.spec.name)
+            self.cache = None
+        return self._hidden
+
+    def close_cache(self) -> None:
+        """Write what the cache gained (the public phase is over) and stop using it."""
+        if self.cache is not None:
+            self.cache.flush(self.spec.name)
+            self.cache = None
+
+    def _digest(self, who: str, key: str, call: Call, reduce: Callable | None) -> str | None:
+        if who not in self._implementations:
+            mistake = next((m for m in self.spec.mistakes if m.id == who), None)
+            if who != REFERENCE and mistake is None:
+                return None
+            self._implementations[who] = implementation_id(self.spec.implementation(mistake))
+        implementation = self._implementations[who]
+        if implementation is None:
+            return None
+        try:
+            return self._digests(who, implementation, key, call, reduce)
+        except NotCacheable:
+            return None
+
     def run(
         self,
         who: str,
@@ -110,14 +148,31 @@ class Context:
         small enough for a kit to record.
         """
         todo = [(k, c) for k, c in requests if (who, k) not in self._memo]
+        cache = self.cache if who != STUDENT else None
+        if todo and cache is not None and cache.holds(self.spec.name):
+            left = []
+            for key, call in todo:
+                digest = self._digest(who, key, call, reduce)
+                cached = cache.get(self.spec.name, digest) if digest else None
+                if cached is not None:
+                    self._memo[(who, key)] = cached
+                else:
+                    left.append((key, call))
+            todo = left
         if todo:
+            started = time.process_time()
             outcomes = self.callees[who].run([c for _, c in todo])
+            each = (time.process_time() - started) / len(todo)
             for (key, call), outcome in zip(todo, outcomes):
                 if reduce is not None and who != STUDENT and outcome.ok:
                     outcome = dataclasses.replace(outcome, value=reduce(outcome.value))
                 self._memo[(who, key)] = outcome
                 if who == STUDENT:
                     self.student_log.append((key, call, outcome))
+                elif cache is not None and each >= cache.min_seconds:
+                    digest = self._digest(who, key, call, reduce)
+                    if digest:
+                        cache.put(self.spec.name, digest, who, key, outcome)
         return [self._memo[(who, k)] for k, _ in requests]
 
     def run_all(
@@ -239,11 +294,13 @@ class SpecRun:
         points: float,
         hidden_token: str | None = None,
         reference_timer: Any = None,
+        cache: OutcomeCache | None = None,
     ):
         self.spec = spec
         self.points = float(points)
         self.token = hidden_token
-        self.ctx = Context(spec, student, hidden_rng(hidden_token, spec.name), hidden_token)
+        hidden = hidden_rng(hidden_token, spec.name)
+        self.ctx = Context(spec, student, hidden, hidden_token, cache)
         if reference_timer is not None:
             self.ctx.reference_timer = reference_timer
         self.slots: list[list[CheckResult] | None] = [None] * len(spec.checks)
@@ -273,9 +330,11 @@ class SpecRun:
                 break
             if not reads_hidden(check):
                 self._run(index, check)
+        self.ctx.close_cache()
         return self
 
     def hidden(self) -> SpecRun:
+        self.ctx.close_cache()  # hidden cases differ per student: never cached
         for index, check in enumerate(self.spec.checks):
             if self.problem:
                 break
@@ -339,10 +398,13 @@ def run_spec(
     points: float,
     hidden_token: str | None = None,
     reference_timer: Any = None,
+    cache: OutcomeCache | None = None,
 ) -> TestResult:
     """Grade ``student`` (a callee) against ``spec``; ``hidden_token`` adds the hidden cases
-    (run after every other check, see :class:`SpecRun`)."""
-    return SpecRun(spec, student, points, hidden_token, reference_timer).public().hidden().result()
+    (run after every other check, see :class:`SpecRun`); ``cache`` keeps the outcomes of the
+    public checks that do not depend on the student (:mod:`~gradkit.grading.outcome_cache`)."""
+    run = SpecRun(spec, student, points, hidden_token, reference_timer, cache)
+    return run.public().hidden().result()
 
 
 def call_for(spec: Spec, inputs: Inputs, fn: str | None = None, **options: Any) -> Call:
