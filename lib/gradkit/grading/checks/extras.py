@@ -109,7 +109,8 @@ class Speed:
         t_ref = t_student = math.inf
         label = f"fast enough: within {self.factor:g}x the reference's time"
         for attempt in range(self.attempts):
-            fresh = fresh_inputs(base, self.repeats * self.calls, self.case.seed * 101 + attempt)
+            seed = self.case.seed * 101 + attempt
+            fresh = fresh_inputs(base, self.repeats * self.calls, seed)
             batches = [fresh[i : i + self.calls] for i in range(0, len(fresh), self.calls)]
             seconds, outcomes = ctx.callees[STUDENT].time_calls(fn, batches, returns)
             failed = next((o for o in outcomes if not o.ok), None)
@@ -117,8 +118,15 @@ class Speed:
                 return [
                     CheckResult(label, False, self.weight, "extra", f"your function {failed.error}")
                 ]
-            expected = ctx.callees[REFERENCE].run(
-                [Call(fn, inp, returns=returns, return_args=False) for inp in fresh]
+            expected = ctx.run(  # through the memo: the same for every student (cached)
+                REFERENCE,
+                [
+                    (
+                        f"speed|{self.case.label}|{seed}|{i}",
+                        Call(fn, inp, returns, return_args=False),
+                    )
+                    for i, inp in enumerate(fresh)
+                ],
             )
             if not all(o.ok and _same(o.value, e.value) for o, e in zip(outcomes, expected)):
                 detail = "your function returned other values when it was timed"
