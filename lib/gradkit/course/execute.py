@@ -46,6 +46,7 @@ from ..grading.bridge import BridgeCallee, Channel
 from ..grading.callee import DirectCallee
 from ..grading.codec import Folder
 from ..grading.engine import SpecRun
+from ..grading.outcome_cache import OutcomeCache, for_sandboxed_grader
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.spec import dotted_name
@@ -58,6 +59,7 @@ from .sandbox import (
     SANDBOX_OUT,
     Limits,
     SandboxedKernelManager,
+    kernel_visible_paths,
     kill_user,
     lease_uid,
     release_uid,
@@ -621,7 +623,8 @@ class GradkitExecute(Execute):
         )
         self.code_cells_executed += 1
         cell.execution_count = count or self.code_cells_executed
-        run = SpecRun(spec, callee, points, self._token, _ReferenceTimer(self, spec, loop))
+        timer = _ReferenceTimer(self, spec, loop)
+        run = SpecRun(spec, callee, points, self._token, timer, cache=self._outcome_cache())
         try:
             await loop.run_in_executor(None, run.public)
         except Exception as exc:  # one test's failure never costs the notebook's other tests
@@ -630,6 +633,15 @@ class GradkitExecute(Execute):
         self._write_result(cell, cell_index, run.skip_hidden("the notebook did not finish"))
         self._deferred.append((cell, cell_index, run, callee))
         return cell
+
+    def _outcome_cache(self) -> OutcomeCache | None:
+        """The reference's and the mistakes' outcomes on public cases, computed once
+        (:mod:`~gradkit.grading.outcome_cache`); only for sandboxed kernels, which can
+        neither see nor write it (an unsandboxed student's code runs as the grader)."""
+        if not self.sandbox:
+            return None
+        library = [Path(self.kit_library)] if self.kit_library else []
+        return for_sandboxed_grader([*kernel_visible_paths(), *library])
 
     @staticmethod
     def _failed(name: str, points: float, exc: Exception) -> TestResult:

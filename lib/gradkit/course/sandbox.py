@@ -193,6 +193,14 @@ def _system_binds() -> list[str]:
     return args
 
 
+def kernel_visible_paths() -> list[Path]:
+    """The host folders every sandboxed kernel sees, read-only: the system's and Python's
+    (what the grader keeps from students, such as its outcome cache, must lie elsewhere)."""
+    binds = _system_binds()
+    system = [Path(binds[i + 1]) for i, arg in enumerate(binds) if arg == "--ro-bind"]
+    return [*system, *_python_paths()]
+
+
 def _own_processes() -> int:
     """How many processes this user runs now (RLIMIT_NPROC counts them all)."""
     uid = os.getuid()
