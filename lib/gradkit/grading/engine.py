@@ -2,7 +2,9 @@
 
 The engine owns what every check shares: calling the three kinds of
 implementation (the student's through its callee, the reference and each
-catalogued mistake directly), remembering outcomes so no call runs twice,
+catalogued mistake directly), remembering outcomes so no call runs twice (and,
+given an :mod:`~gradkit.grading.outcome_cache`, the reference's and the
+mistakes' public outcomes across students and runs),
 matching a wrong output against the mistake catalogue, and the scoring
 rules:
 
@@ -114,6 +116,10 @@ class Context:
             self.cache.discard(self.spec.name)
             self.cache = None
         return self._hidden
+
+    @hidden.setter
+    def hidden(self, rng: np.random.Generator | None) -> None:
+        self._hidden = rng
 
     def close_cache(self) -> None:
         """Write what the cache gained (the public phase is over) and stop using it."""
