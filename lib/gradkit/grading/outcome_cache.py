@@ -145,14 +145,26 @@ def package_fingerprint(package: Path, outside: Mapping[str, Any]) -> str:
     """A digest of every file under ``package`` (names and contents; compiled files left
     out), the cache format and ``outside``."""
     digest = hashlib.sha256(f"gradkit outcome cache {FORMAT}\n".encode())
-    for path in sorted(Path(package).rglob("*")):
-        rel = path.relative_to(package)
-        if "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo") or not path.is_file():
-            continue
-        digest.update(f"{rel.as_posix()}\0".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for rel, path in sorted(_files(str(package), "")):
+        digest.update(f"{rel}\0".encode())
+        with open(path, "rb") as fh:
+            digest.update(hashlib.sha256(fh.read()).digest())
     digest.update(json.dumps(dict(outside), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:40]
+
+
+def _files(folder: str, prefix: str) -> list[tuple[str, str]]:
+    """(relative name, path) of every file below ``folder``, compiled files left out."""
+    out = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    out += _files(entry.path, f"{rel}/")
+            elif entry.is_file() and not entry.name.endswith((".pyc", ".pyo")):
+                out.append((rel, entry.path))
+    return out
 
 
 @functools.lru_cache(maxsize=1)
