@@ -320,3 +320,34 @@ def test_never_where_a_sandboxed_kernel_sees_it(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, str(tmp_path / "elsewhere"))
     cache = for_sandboxed_grader(visible)
     assert cache is not None and cache.folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_old_libraries_folders_and_dead_writers_files_are_removed(tmp_path):
+    from gradkit.grading import outcome_cache
+
+    outcome_cache._OPEN.clear()
+    outcomes = tmp_path / "cache" / f"outcomes-{outcome_cache.FORMAT}"
+    old, recent = outcomes / ("a" * 40), outcomes / ("b" * 40)
+    for folder in (old, recent):
+        folder.mkdir(parents=True, mode=0o700)
+    (tmp_path / "cache").chmod(0o700)
+    outcomes.chmod(0o700)
+    long_ago = 1_000_000_000
+    os.utime(old, (long_ago, long_ago))
+    cache = open_cache(tmp_path / "cache")
+    assert cache is not None
+    dead = cache.folder / ".svm_loss_naive.1.abc.tmp"
+    dead.write_bytes(b"half")
+    os.utime(dead, (long_ago, long_ago))
+    outcome_cache._OPEN.clear()
+    assert open_cache(tmp_path / "cache") is not None
+    assert not old.exists() and recent.exists() and not dead.exists()
+
+
+def test_the_grader_uses_the_cache_only_for_sandboxed_kernels(tmp_path, monkeypatch):
+    from gradkit.course.execute import GradkitExecute
+
+    monkeypatch.setenv(ENV, str(tmp_path / "cache"))
+    assert GradkitExecute(sandbox=False)._outcome_cache() is None
+    cache = GradkitExecute(sandbox=True)._outcome_cache()
+    assert cache is not None and tmp_path in cache.folder.parents
