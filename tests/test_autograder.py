@@ -346,6 +346,13 @@ def test_gradescope_without_namespaces_grades_as_a_separate_user(world):
         shutil.rmtree(base)
 
 
+def _owned_by(proc: Path, uid: int) -> bool:
+    try:
+        return proc.name.isdigit() and proc.stat().st_uid == uid
+    except OSError:
+        return False
+
+
 def _grade_as_separate_users(world: dict, base: Path) -> None:
     lib = base / "site-packages"  # the platform's installed gradkit, locked by the entry point
     shutil.copytree(
@@ -379,6 +386,8 @@ def _grade_as_separate_users(world: dict, base: Path) -> None:
             "    except OSError as exc:\n"
             "        seen[key] = type(exc).__name__\n"
             f"open({str(spy_dir / student)!r}, 'w').write(json.dumps(seen))\n"
+            "import subprocess\n"  # a process meant to outlive the kernel
+            "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
         )
         nb.cells.insert(1, new_code_cell(probe))
         nbformat.write(nb, str(spy))
@@ -401,6 +410,8 @@ def _grade_as_separate_users(world: dict, base: Path) -> None:
         assert "grading: a separate user" in results["output"], results["output"][-800:]
         seen = json.loads((spy_dir / student).read_text())
         assert seen["uid"] >= 0x50000000, seen
+        left = [p.name for p in Path("/proc").iterdir() if _owned_by(p, seen["uid"])]
+        assert left == [], f"processes of the kernel's user outlived the grader: {left}"
         assert {k: seen[k] for k in targets} == {k: "PermissionError" for k in targets}, seen
         for locked in (root / "source", root / "results", lib / "gradkit"):
             assert not stat.S_IMODE(locked.stat().st_mode) & 0o077, locked

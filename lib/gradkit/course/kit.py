@@ -214,7 +214,8 @@ def unpack_library(packed: dict[str, str]) -> Path:
     digest = str(packed["digest"])
     if not re.fullmatch(r"[0-9a-f]{24}", digest):
         raise ValueError(f"a kit library's digest must be 24 hex digits; got {digest[:40]!r}")
-    base = Path(tempfile.gettempdir()) / f"gradkit-kits-{os.getuid()}"
+    # (gradkit-kits-N, of earlier versions, was 0700: a separate user could not read it)
+    base = Path(tempfile.gettempdir()) / f"gradkit-kit-libraries-{os.getuid()}"
     base.mkdir(mode=0o711, exist_ok=True)
     info = os.lstat(base)
     if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
