@@ -130,12 +130,13 @@ class CpuGroup:
         """Remove the group (once its processes are gone)."""
         if self.path is None:
             return
-        for _ in range(100):
+        for _ in range(600):  # up to 30 s: a worker's process can take a while to exit
             try:
                 self.path.rmdir()
                 return
             except OSError:  # a process of the group has not quite exited
                 time.sleep(0.05)
+        print(f"bench.dask_throughput: {self.path} still holds processes; remove it later")
 
 
 # ---------------------------------------------------------------------------------------
