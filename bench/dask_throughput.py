@@ -33,9 +33,10 @@ the start of the next — the scheduler's and the worker's overhead per task.
 Then, on the first (1-worker) cluster: its idle CPU over ``IDLE_SECONDS`` (measured
 on every cluster, before grading); ``NOOP_TASKS`` no-op tasks with a payload and a
 result of the measured mean sizes, submitted at once (the scheduler's CPU and the
-wall time per task); and the cost of one ``distributed.wait(..., FIRST_COMPLETED)``
+wall time per task); the cost of one ``distributed.wait(..., FIRST_COMPLETED)``
 over N pending futures, which the grader calls once per finished notebook after its
-last submission.
+last submission; and the scheduler's resident memory per pending task of the real
+payload's size.
 
 :func:`project` turns those figures into the time to grade N notebooks on C cores
 (bench/README.md, "Row i"). ``python -m bench.dask_throughput [--quick] [--students N]
@@ -72,6 +73,9 @@ QUICK_NOOP_TASKS = 40
 #: Pending-future counts at which one ``distributed.wait(FIRST_COMPLETED)`` is timed.
 WAIT_SIZES = (100, 1000, 4000)
 QUICK_WAIT_SIZES = (100, 500)
+#: Pending tasks of the real payload's size whose memory on the scheduler is measured.
+PENDING = 1000
+QUICK_PENDING = 200
 #: Seconds the cluster is left idle to measure the scheduler's and nannies' CPU per
 #: worker per second (heartbeats), which a large cluster pays whatever the tasks.
 IDLE_SECONDS = 10.0
@@ -413,11 +417,12 @@ def grade_on_cluster(
             raise RuntimeError(f"gradkit grade failed: {(res.stderr or res.stdout)[-400:]}")
         stream = client.get_task_stream(start=t0)
         seen = json.loads(out.read_text())
-        noop = waits = None
+        noop = waits = memory = None
         if extras:
             tasks = QUICK_NOOP_TASKS if quick else NOOP_TASKS
             noop = _noop_tasks(cluster, cluster_group, seen, tasks)
             waits = _wait_cost(client, QUICK_WAIT_SIZES if quick else WAIT_SIZES)
+            memory = _scheduler_memory(cluster, seen, QUICK_PENDING if quick else PENDING)
     finally:
         if cluster is not None:
             cluster.close()
@@ -483,6 +488,7 @@ def grade_on_cluster(
         "idle": idle,
         "noop": noop,
         "wait": waits,
+        "scheduler_memory": memory,
     }
 
 
@@ -556,6 +562,32 @@ def _wait_cost(client: Any, sizes: tuple[int, ...]) -> dict[str, float]:
         client.cancel(pending)
         del pending
     return out
+
+
+def _resident_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _scheduler_memory(cluster: Cluster, seen: dict, n: int) -> dict[str, float]:
+    """The scheduler's resident memory per pending task of the real payload's size (tasks
+    it cannot place yet, as when the grader submits faster than the workers grade)."""
+    client = cluster.client
+    size_in = int(statistics.mean(s["bytes"] for s in seen["submits"]))
+    before = _resident_bytes(cluster.scheduler.pid)
+    pending = [
+        client.submit(
+            _echo, {"nb": secrets.token_hex(size_in // 2)}, 1, pure=False, resources={"absent": 1}
+        )
+        for _ in range(n)
+    ]
+    client.wait_for_workers(1)  # a round trip: the scheduler has the tasks by now
+    time.sleep(1.0)
+    after = _resident_bytes(cluster.scheduler.pid)
+    client.cancel(pending)
+    return {"pending": n, "payload_bytes": size_in, "bytes_per_task": (after - before) / n}
 
 
 # ---------------------------------------------------------------------------------------
