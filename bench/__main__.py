@@ -8,7 +8,16 @@ import platform
 
 import numpy as np
 
-from . import attacks, gradcheck_bench, grading, kit, losses, selfcheck_gap, train_step
+from . import (
+    attacks,
+    dask_throughput,
+    gradcheck_bench,
+    grading,
+    kit,
+    losses,
+    selfcheck_gap,
+    train_step,
+)
 from .common import load_average
 
 COLUMNS = ("benchmark", "measured", "result", "goal", "met")
@@ -63,7 +72,17 @@ def main(argv=None) -> int:
     print(environment())
     print(f"load average before: {load_average()}")
     rows = []
-    for mod in (losses, train_step, gradcheck_bench, grading, selfcheck_gap, attacks, kit):
+    modules = (
+        losses,
+        train_step,
+        gradcheck_bench,
+        grading,
+        selfcheck_gap,
+        attacks,
+        kit,
+        dask_throughput,
+    )
+    for mod in modules:
         rows += mod.run(quick=args.quick)
     print_table(rows)
     print(
