@@ -10,6 +10,7 @@ import numpy as np
 
 from . import (
     attacks,
+    dask_throughput,
     gradcheck_bench,
     grading,
     kit,
@@ -72,8 +73,18 @@ def main(argv=None) -> int:
     print(environment())
     print(f"load average before: {load_average()}")
     rows = []
-    modules = (losses, train_step, gradcheck_bench, grading, selfcheck_gap, attacks, kit)
-    for mod in (*modules, outcome_cache):
+    modules = (
+        losses,
+        train_step,
+        gradcheck_bench,
+        grading,
+        selfcheck_gap,
+        attacks,
+        kit,
+        dask_throughput,
+        outcome_cache,
+    )
+    for mod in modules:
         rows += mod.run(quick=args.quick)
     print_table(rows)
     print(

@@ -117,7 +117,10 @@ def world(tmp_path_factory):
 
 
 def _env(**extra: str) -> dict[str, str]:
+    """The entry point's environment: never locking this repository's library (the
+    separate-user test locks a copy of its own)."""
     env = dict(os.environ)
+    env["GRADKIT_AUTOGRADER_LOCK"] = "0"
     env.update(extra)
     return env
 
@@ -274,7 +277,7 @@ def test_by_default_a_container_that_cannot_sandbox_scores_zero_with_the_reason(
     results = _run_gradescope(root, GRADKIT_BWRAP=str(tmp_path / "no-bwrap"))
     jsonschema.validate(results, _schema("gradescope_results.schema.json"))
     assert results["score"] == 0 and len(results["tests"]) == 8
-    assert all("cannot sandbox" in t["output"] for t in results["tests"])
+    assert all("cannot isolate" in t["output"] for t in results["tests"])
 
 
 def test_allow_unsandboxed_goes_only_with_the_graders_that_sandbox(world, tmp_path):
@@ -299,6 +302,123 @@ def test_allow_unsandboxed_goes_only_with_the_graders_that_sandbox(world, tmp_pa
 @needs_sandbox
 def test_gradescope_grades_sandboxed_where_the_container_allows(gradescope_results):
     assert "grading: sandboxed" in gradescope_results["1003"]["output"]
+
+
+def _container(tmp: Path) -> list[str]:
+    """A command prefix that runs a command as in a platform container without namespaces
+    for bubblewrap: a private mount namespace (made by root, as Docker makes one) where the
+    Python installation is reachable by every user, as a container's is, and this
+    repository's library is hidden, so the only gradkit is the copy the test installs."""
+    blocked = next(
+        (p for p in reversed(Path(sys.base_prefix).parents) if not p.stat().st_mode & 0o001),
+        None,
+    )
+    script = ["set -e"]
+    if blocked is not None:  # e.g. a Python under /root (0700): put only it in a new /root
+        child = Path(sys.base_prefix).relative_to(blocked).parts[0]
+        script += [
+            f"mkdir -p {tmp}/keep",
+            f"mount --bind {blocked / child} {tmp}/keep",
+            f"mount -t tmpfs -o mode=0755,size=1m tmpfs {blocked}",
+            f"mkdir {blocked / child}",
+            f"mount --move {tmp}/keep {blocked / child}",
+        ]
+    script += [f"mount -t tmpfs -o mode=0755,size=1m tmpfs {REPO / 'lib'}", 'exec "$@"']
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script), "-"]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("setpriv") is None,
+    reason="the separate-user mode is a root grader's (and this test makes a mount namespace)",
+)
+def test_gradescope_without_namespaces_grades_as_a_separate_user(world):
+    """Where bubblewrap cannot run, the default artifact grades each kernel as a user of its
+    own: the same scores as `gradkit grade`; the kernel reads neither the secret, the
+    reference nor the upload and cannot write the results, because the entry point locked
+    them (everything here starts world-readable, as in a container)."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="gradkit-container-"))
+    try:
+        os.chmod(base, 0o755)
+        _grade_as_separate_users(world, base)
+    finally:
+        shutil.rmtree(base)
+
+
+def _owned_by(proc: Path, uid: int) -> bool:
+    try:
+        return proc.name.isdigit() and proc.stat().st_uid == uid
+    except OSError:
+        return False
+
+
+def _grade_as_separate_users(world: dict, base: Path) -> None:
+    lib = base / "site-packages"  # the platform's installed gradkit, locked by the entry point
+    shutil.copytree(
+        REPO / "lib" / "gradkit", lib / "gradkit", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    spy_dir = base / "spy"  # where the kernel leaves what it saw
+    spy_dir.mkdir(mode=0o777)
+    os.chmod(spy_dir, 0o777)
+    default = build(world["course"], ASSIGNMENT, "gradescope", base / "out")[0]
+    scores = {}
+    for student in ("1002", "1003"):
+        root = _gradescope_layout(
+            {**world, "artifacts": {"gradescope": default}}, student, base / f"ag{student}"
+        )
+        spy = next((root / "submission").glob("linear_regression*.ipynb"))
+        nb = nbformat.read(str(spy), as_version=4)
+        targets = {
+            "secret": root / "source" / "grader" / "secret",
+            "wheel": next((root / "source").glob("*.whl")),
+            "reference": lib / "gradkit" / "linear" / "__init__.py",
+            "results": root / "results" / "spy",
+        }
+        probe = (
+            "import os, json\n"
+            "seen = {'uid': os.getuid()}\n"
+            f"for key, path in { ({k: str(v) for k, v in targets.items()})!r}.items():\n"
+            "    try:\n"
+            "        with open(path, 'wb' if key == 'results' else 'rb') as f:\n"
+            "            f.write(b'x') if key == 'results' else f.read(1)\n"
+            "        seen[key] = 'reached'\n"
+            "    except OSError as exc:\n"
+            "        seen[key] = type(exc).__name__\n"
+            f"open({str(spy_dir / student)!r}, 'w').write(json.dumps(seen))\n"
+            "import subprocess\n"  # a process meant to outlive the kernel
+            "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+        )
+        nb.cells.insert(1, new_code_cell(probe))
+        nbformat.write(nb, str(spy))
+        res = subprocess.run(
+            [*_container(base), "bash", str(root / "run_autograder")],
+            env=_env(
+                GRADKIT_AUTOGRADER_ROOT=str(root),
+                GRADKIT_PYTHON=sys.executable,
+                GRADKIT_BWRAP=str(base / "no-bwrap"),
+                GRADKIT_AUTOGRADER_LOCK="1",
+                PYTHONPATH=str(lib),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert res.returncode == 0, res.stderr[-2000:]
+        results = json.loads((root / "results" / "results.json").read_text())
+        jsonschema.validate(results, _schema("gradescope_results.schema.json"))
+        assert "grading: a separate user" in results["output"], results["output"][-800:]
+        seen = json.loads((spy_dir / student).read_text())
+        assert seen["uid"] >= 0x50000000, seen
+        left = [p.name for p in Path("/proc").iterdir() if _owned_by(p, seen["uid"])]
+        assert left == [], f"processes of the kernel's user outlived the grader: {left}"
+        assert {k: seen[k] for k in targets} == {k: "PermissionError" for k in targets}, seen
+        for locked in (root / "source", root / "results", lib / "gradkit"):
+            assert not stat.S_IMODE(locked.stat().st_mode) & 0o077, locked
+        scores[student] = results["score"]
+    for student, score in scores.items():
+        expected = round(sum(r.score for r in world["baseline"][student].values()), 3)
+        assert score == pytest.approx(expected), student
 
 
 def test_gradescope_grader_that_cannot_start_still_leaves_a_result(world, tmp_path):
@@ -447,7 +567,7 @@ def test_doctor_says_how_a_platform_container_like_this_one_grades(tmp_path, mon
     out = capsys.readouterr().out
     for platform in ("gradescope", "prairielearn"):
         line = next(x for x in out.splitlines() if x.split()[1:2] == [platform])
-        assert line.startswith("NO") and "cannot sandbox" in line and "score 0" in line
+        assert line.startswith("NO") and "cannot isolate" in line and "score 0" in line
         assert "--allow-unsandboxed" in line and "no bubblewrap" in line
     monkeypatch.setenv("GRADKIT_AUTOGRADER_SANDBOX", "auto")  # what --allow-unsandboxed bakes in
     main(["doctor"])
@@ -558,3 +678,34 @@ def test_generated_scripts_and_workflow_parse(world, tmp_path):
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
     assert [s.get("id") for s in steps if s.get("id")] == ["gradkit"]
     assert steps[-1]["with"]["runners"] == "gradkit"
+
+
+def test_a_private_path_is_open_until_locked_and_a_link_is_refused(monkeypatch):
+    import tempfile
+
+    from gradkit.course.autograder import isolation
+
+    if os.geteuid() != 0:
+        pytest.skip("private paths are root's in a platform's container")
+    base = Path(tempfile.mkdtemp(prefix="gradkit-private-"))  # in /tmp, open as a container's
+    try:
+        os.chmod(base, 0o755)
+        assert all(p.stat().st_mode & 0o001 for p in base.parents)
+        (base / "secret").write_text("s")
+        os.chmod(base / "secret", 0o644)
+        package = base / "gradkit"
+        package.mkdir(mode=0o700)
+        monkeypatch.setattr(isolation, "_package", lambda: package)
+        with pytest.raises(isolation.SandboxRequired, match="open to other users"):
+            isolation.check_private([base / "secret"])
+        isolation.lock_down([base / "secret"])
+        assert stat.S_IMODE((base / "secret").stat().st_mode) == 0o600
+        isolation.check_private([base / "secret", base / "missing"])
+        os.chmod(package, 0o755)
+        with pytest.raises(isolation.SandboxRequired, match="gradkit"):
+            isolation.check_private([base / "secret"])
+        (base / "link").symlink_to(base / "secret")
+        with pytest.raises(isolation.SandboxRequired, match="symbolic link"):
+            isolation.lock_down([base / "link"])
+    finally:
+        shutil.rmtree(base)

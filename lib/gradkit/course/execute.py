@@ -167,6 +167,12 @@ class GradkitExecute(Execute):
         5.0, help="Seconds an interrupted kernel gets to answer before it is restarted."
     ).tag(config=True)
     sandbox = Bool(False, help="Start the kernel in the sandbox.").tag(config=True)
+    separate_user = Bool(
+        False,
+        help="Without the sandbox, a root grader runs the kernel as a user id of its own, "
+        "with limits and a cleared environment (a platform container that forbids "
+        "namespaces; see gradkit.course.autograder.isolation).",
+    ).tag(config=True)
     sandbox_memory = Int(Limits().memory, help="The kernel's memory limit (bytes).").tag(
         config=True
     )
@@ -221,8 +227,14 @@ class GradkitExecute(Execute):
         self._cell_errors = {}
         self._ended = ""
         self._oom_kills = 0
-        self._uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
-        self._run = RunDir(host_kernel_dirs=not self.sandbox)
+        if self.separate_user and not self.sandbox and os.geteuid() != 0:
+            raise RuntimeError("the separate-user mode needs a root grader")
+        fenced = self.sandbox or self.separate_user
+        self._uid = lease_uid() if fenced and os.geteuid() == 0 else None
+        self._run = RunDir(
+            host_kernel_dirs=not self.sandbox,
+            kernel_uid=self._uid if self._separate and self._uid is not None else -1,
+        )
         self._home_files = self._place_siblings(resources)
         self._channel = self._make_channel(self._run)
         self._started = time.monotonic()
@@ -243,17 +255,24 @@ class GradkitExecute(Execute):
         nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
         return nb, resources
 
+    @property
+    def _separate(self) -> bool:
+        """Whether the student's kernel runs as a separate user, without the sandbox."""
+        return self.separate_user and not self.sandbox
+
     def _place_siblings(self, resources: Any) -> list[Path]:
         """Put the sibling notebooks where the kernel's working folder will show them,
         read-only: files of the run folder mounted into a sandbox's home, or files in the
         working folder of an unsandboxed kernel. Returns the files to mount."""
         mounted: list[Path] = []
-        workdir = resources.get("metadata", {}).get("path") if not self.sandbox else None
+        workdir = None
+        if not (self.sandbox or self._separate):
+            workdir = resources.get("metadata", {}).get("path")
         for name, text in sorted(self.sibling_notebooks.items()):
             if not _SIBLING_NAME.match(name):
                 self.log.warning("sibling notebook %r skipped: not a plain file name", name)
                 continue
-            if self.sandbox:
+            if self.sandbox or self._separate:  # the separate user's home is the run's
                 mounted.append(self._run.add_home_file(name, text.encode()))
             elif workdir:
                 target = Path(workdir) / name
@@ -266,6 +285,9 @@ class GradkitExecute(Execute):
         """Where bridge requests and replies go: the replies of a sandboxed kernel are in
         its sandbox, read through the kernel manager's descriptor of that folder."""
         req = run.folders["req"]
+        if self._separate:
+            kout = run.folders["kout"]
+            return Channel(req, lambda: self.km.out_folder(), str(req.path), str(kout.path))
         if not self.sandbox:
             out = run.folders["out"]
             return Channel(req, lambda: out, str(req.path), str(out.path))
@@ -295,6 +317,25 @@ class GradkitExecute(Execute):
         )
 
     def create_kernel_manager(self) -> Any:
+        if self._separate:  # a user of its own, reached through the run's descriptors
+            run = self._run
+            assert self._uid is not None
+            km = SandboxedKernelManager(
+                config=self.config,
+                kernel_name=self.kernel_name or "python3",
+                transport="ipc",
+                ip=str(run.dir("kipc") / "kernel"),
+                connection_file=str(run.dir("conn") / "connection.json"),
+                sandbox_memory=self.sandbox_memory,
+                sandbox_uid=self._uid,
+                sandbox_library=self.kit_library,
+                user_home=str(run.dir("home")),
+            )
+            km.sandbox_enabled = False
+            km.separate_user = True
+            km.user_folders = {"ipc": run.folders["kipc"], "out": run.folders["kout"]}
+            self.km = km
+            return km
         if not self.sandbox:  # the same message caps, sockets in the private run folder
             run = self._run
             km = SandboxedKernelManager(

@@ -111,7 +111,11 @@ def _scrubbed_env():
 
 
 def _settings(
-    course: Course, timeout: float | None, sandbox: bool, notebook_timeout: float | None
+    course: Course,
+    timeout: float | None,
+    sandbox: bool,
+    notebook_timeout: float | None,
+    separate_user: bool = False,
 ) -> RunSettings:
     cfg = course.nbgrader_config()
     defaults = RunSettings()
@@ -123,6 +127,7 @@ def _settings(
     return RunSettings(
         timeout=int(timeout if timeout is not None else get("Execute", "timeout", 30)),
         sandbox=sandbox,
+        separate_user=separate_user,
         notebook_timeout=notebook_timeout or defaults.notebook_timeout,
         ignore_pattern=str(get("IgnorePattern", "pattern", defaults.ignore_pattern)),
         max_lines=int(get("LimitOutput", "max_lines", defaults.max_lines)),
@@ -223,6 +228,7 @@ def grade(
     roster: list[RosterEntry] | None = None,
     notify: Any = None,
     kit: dict[str, str] | None = None,
+    separate_user: bool = False,
 ) -> dict[str, dict[str, NotebookRecord]]:
     """Grade every submission (see the module docstring); return student -> notebook -> record.
 
@@ -231,6 +237,9 @@ def grade(
     roster of the course. ``kit`` is the student kit's library packed elsewhere
     (:func:`gradkit.course.kit.pack_library`), for a course that holds no ``solutions/``
     to build it from (a platform's autograder, :mod:`gradkit.course.autograder`).
+    ``separate_user`` (with ``sandbox=False``, a root grader on a platform whose container
+    forbids namespaces) runs each kernel as a user id of its own instead
+    (:mod:`gradkit.course.autograder.isolation`).
     """
     from tqdm.auto import tqdm
 
@@ -266,7 +275,14 @@ def grade(
                     f"on this machine the sandbox does not limit {', '.join(missing)} "
                     "(control groups need root); see `gradkit doctor`"
                 )
-    settings = _settings(course, timeout, sandbox, notebook_timeout)
+    separate_user = separate_user and not sandbox
+    if separate_user:
+        from .sandbox import probe_user
+
+        ok, why = probe_user()
+        if not ok:
+            raise UserError(f"cannot run the students' kernels as separate users: {why}")
+    settings = _settings(course, timeout, sandbox, notebook_timeout, separate_user)
     release_fp = {nb: fingerprint_of_release(course, assignment, nb) for nb in notebooks}
     before = load(course.db_path, assignment)
     records: dict[str, dict[str, NotebookRecord]] = {}
@@ -306,7 +322,7 @@ def grade(
         }
         # The student kit's library: what the sandboxed kernels see in place of gradkit's,
         # so no reference is within reach of a student's function while it is graded.
-        if not sandbox:
+        if not (sandbox or separate_user):
             kit = None
         elif kit is None:
             from .kit import pack_library

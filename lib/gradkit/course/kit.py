@@ -207,18 +207,20 @@ def pack_library(course: Course, assignment: str) -> dict[str, str]:
 
 
 def unpack_library(packed: dict[str, str]) -> Path:
-    """Where a worker keeps a packed kit library: a folder private to this user (0700),
-    unpacked once per digest; its files are world-readable, so the sandbox's user reads
-    them where they are mounted."""
+    """Where a worker keeps a packed kit library: a folder of this user that others may
+    pass through but not list or change (0711), unpacked once per digest; its files are
+    world-readable, so the sandbox's user reads them where they are mounted, and a
+    separate user's kernel (no sandbox) where they are."""
     digest = str(packed["digest"])
     if not re.fullmatch(r"[0-9a-f]{24}", digest):
         raise ValueError(f"a kit library's digest must be 24 hex digits; got {digest[:40]!r}")
-    base = Path(tempfile.gettempdir()) / f"gradkit-kits-{os.getuid()}"
-    base.mkdir(mode=0o700, exist_ok=True)
+    # (gradkit-kits-N, of earlier versions, was 0700: a separate user could not read it)
+    base = Path(tempfile.gettempdir()) / f"gradkit-kit-libraries-{os.getuid()}"
+    base.mkdir(mode=0o711, exist_ok=True)
     info = os.lstat(base)
     if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
         raise RuntimeError(f"{base} is not a folder of this user's own")
-    os.chmod(base, 0o700)
+    os.chmod(base, 0o711)
     where = base / digest
     if (where / "gradkit" / "__init__.py").is_file():
         return where

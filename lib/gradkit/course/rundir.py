@@ -17,7 +17,12 @@ What the kernel writes (its sockets, bridge replies, its home and ``/tmp``) live
 on size-limited tmpfs mounts inside the sandbox, reached by the grader only
 through descriptors (see :mod:`gradkit.course.sandbox`). A kernel that is not
 sandboxed (``gradkit check``, ``--no-sandbox``) runs as the grader's own user, and
-its ``ipc`` and ``out`` folders are made here too.
+its ``ipc`` and ``out`` folders are made here too. A root grader that cannot sandbox on
+a platform runs the kernel as a user of its own instead (the *separate-user* mode of
+:mod:`gradkit.course.autograder.isolation`): that user owns ``kipc``, ``kout`` and
+``home`` (its sockets, bridge replies, working folder) and may pass through the run
+folder (mode 0711) to them and to ``conn`` and ``req``; the grader holds a descriptor of
+each, opened before the kernel starts.
 
 Removal at the end goes through descriptors (``shutil.rmtree`` does on Linux) and
 what cannot be removed is reported, never ignored.
@@ -41,9 +46,13 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLL
 
 class RunDir:
     """The run folder of one notebook (see the module docstring); ``host_kernel_dirs``
-    adds the ``ipc`` and ``out`` folders an unsandboxed kernel writes."""
+    adds the ``ipc`` and ``out`` folders an unsandboxed kernel writes; ``kernel_uid`` (a
+    root grader's separate-user mode) adds ``kipc``, ``kout`` and ``home``, the folders
+    the kernel of that user writes, owned by it."""
 
-    def __init__(self, host_kernel_dirs: bool = False, parent: str | None = None):
+    def __init__(
+        self, host_kernel_dirs: bool = False, parent: str | None = None, kernel_uid: int = -1
+    ):
         self.path = Path(tempfile.mkdtemp(prefix="gradkit-run-", dir=parent))  # mode 0700
         self._fd = os.open(self.path, _DIR_FLAGS)
         self.folders: dict[str, Folder] = {}
@@ -54,6 +63,15 @@ class RunDir:
             if name in ("conn", "req"):
                 os.fchmod(fd, 0o755)  # the sandbox reads these through read-only mounts
             self.folders[name] = Folder(self.path / name, fd=fd)
+        if kernel_uid >= 0:
+            # The kernel's user may pass through the run folder (not list or change it)
+            # to its own three folders and to conn and req; ipc and out stay the grader's.
+            os.fchmod(self._fd, 0o711)
+            for name in ("kipc", "kout", "home"):
+                os.mkdir(name, 0o700, dir_fd=self._fd)
+                fd = os.open(name, _DIR_FLAGS, dir_fd=self._fd)
+                os.fchown(fd, kernel_uid, kernel_uid)
+                self.folders[name] = Folder(self.path / name, fd=fd)
 
     def dir(self, name: str) -> Path:
         return self.path / name

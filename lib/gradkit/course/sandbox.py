@@ -76,7 +76,9 @@ __all__ = [
     "kill_user",
     "lease_uid",
     "probe",
+    "probe_user",
     "release_uid",
+    "user_command",
 ]
 
 #: The unprivileged user and group of a kernel in a user namespace (grader not root).
@@ -249,20 +251,36 @@ def kill_uids(uids: range) -> int:
     return killed
 
 
+#: Sweeps of /proc :func:`kill_user` makes at most: a process forking while a sweep runs
+#: can leave a child the sweep missed, so sweeps repeat until one finds nothing.
+KILL_SWEEPS = 50
+
+
+def _zombie(proc: Path) -> bool:
+    """Whether /proc/<pid> is a process that has exited and waits to be reaped."""
+    stat_line = (proc / "stat").read_text()
+    return stat_line[stat_line.rfind(")") + 2 :].startswith("Z")
+
+
 def kill_user(uid: int) -> int:
     """SIGKILL every process of ``uid`` (a kernel's own id); how many there were."""
     if uid < KERNEL_UID_BASE:
         raise ValueError(f"kill_user only removes kernel users (>= {KERNEL_UID_BASE}), got {uid}")
     killed = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid == uid:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-        except OSError:  # gone meanwhile
-            continue
+    for _ in range(KILL_SWEEPS):
+        found = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid == uid and not _zombie(entry):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found += 1
+            except OSError:  # gone meanwhile
+                continue
+        killed += found
+        if not found:
+            break
     return killed
 
 
@@ -364,6 +382,74 @@ def command(
         inner += limits.args(extra_processes=_own_processes())
         drop = []
     return args + ["--", *inner, "--", *drop, *argv]
+
+
+def user_command(
+    argv: list[str],
+    uid: int,
+    home: Path,
+    limits: Limits = Limits(),
+    env: dict[str, str] | None = None,
+    library: Path | None = None,
+) -> list[str]:
+    """The command that runs ``argv`` as ``uid`` without namespaces (the *separate user*
+    mode of a root grader in a container that forbids them, see
+    :mod:`gradkit.course.autograder.isolation`).
+
+    The limits of :mod:`gradkit.course.rlimits` are set, then ``setpriv`` drops root for
+    ``uid`` (no groups, no new privileges) and ``env -i`` clears the environment: the
+    kernel gets ``home`` as its home, ``library`` (a student kit) first on its path, and
+    the variables of :data:`PASSED_ENV`. It sees the machine's files as that user may:
+    what keeps the course secret and the reference from it are file permissions, which the
+    caller checks (:func:`gradkit.course.autograder.isolation.check_user_mode`).
+    """
+    if os.geteuid() != 0:
+        raise SandboxUnavailable("the separate-user mode needs a root grader")
+    if uid < KERNEL_UID_BASE:
+        raise ValueError(f"a kernel's own user id is >= {KERNEL_UID_BASE}, got {uid}")
+    setpriv, env_bin = shutil.which("setpriv"), shutil.which("env")
+    if setpriv is None or env_bin is None:
+        raise SandboxUnavailable("setpriv (util-linux) and env are needed to drop root")
+    kernel_env = {
+        "HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.config/matplotlib",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **({"PYTHONPATH": str(library)} if library is not None else {}),
+        **(env or {}),
+    }
+    drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
+    inner = [sys.executable, "-m", "gradkit.course.rlimits", *limits.args()]
+    assignments = [f"{key}={value}" for key, value in kernel_env.items()]
+    return [*inner, "--", *drop, "--", env_bin, "-i", *assignments, *argv]
+
+
+def probe_user() -> tuple[bool, str]:
+    """Can this machine run a kernel as a separate user? (True, "") or (False, why)."""
+    import tempfile
+
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False, "the separate-user mode needs Linux and a root grader"
+    uid = lease_uid()
+    try:
+        with tempfile.TemporaryDirectory(prefix="gradkit-probe-") as tmp:
+            os.chmod(tmp, 0o755)
+            argv = [sys.executable, "-c", "import os, numpy; print('ok', os.getuid())"]
+            try:
+                cmd = user_command(argv, uid, Path(tmp))
+            except SandboxUnavailable as exc:
+                return False, str(exc)
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp)
+    finally:
+        kill_user(uid)
+        release_uid(uid)
+    if res.returncode != 0 or f"ok {uid}" not in res.stdout:
+        detail = (res.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        return False, f"a kernel could not start as user {uid} here: {detail}"
+    return True, ""
 
 
 def probe() -> tuple[bool, str]:
@@ -494,6 +580,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox_cgroups = Bool(True, help="Limit the sandbox with a control group (root).").tag(
         config=True
     )
+    separate_user = Bool(
+        False,
+        help="Without the sandbox: run the kernel as sandbox_uid, with limits and a cleared "
+        "environment, in user_home (a root grader only; see user_command).",
+    ).tag(config=True)
+    user_home = Unicode("", help="The separate user's home and working folder.").tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -508,6 +600,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._dir_fds: dict[str, int] = {}
         self._socket_fds: dict[str, int] = {}
         self.group: KernelGroup | None = None
+        #: Separate-user mode: the run folder's descriptors of the folders the kernel
+        #: writes, opened before it starts ("ipc" its sockets, "out" its bridge replies).
+        self.user_folders: dict[str, Any] = {}
+
+    @property
+    def _fenced(self) -> bool:
+        """Whether the kernel runs as another user, reached only through descriptors."""
+        return self.sandbox_enabled or self.separate_user
 
     @property
     def limits(self) -> Limits:
@@ -520,11 +620,18 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def write_connection_file(self, **kwargs: object) -> None:
         super().write_connection_file(**kwargs)
-        if self.sandbox_enabled:  # in the grader's own folder: the kernel only reads it
+        if self._fenced:  # in the grader's own folder: the kernel only reads it
             os.chmod(self.connection_file, 0o644)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)
+        if not self.sandbox_enabled and self.separate_user:
+            env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+            library = Path(self.sandbox_library) if self.sandbox_library else None
+            cmd = user_command(
+                argv, self.sandbox_uid, Path(self.user_home), self.limits, env, library
+            )
+            return self._in_group(cmd)
         if not self.sandbox_enabled:
             return argv
         readonly = [Path(p) for p in self.sandbox_readonly.split(os.pathsep) if p]
@@ -540,6 +647,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             library=library,
             home_files=home_files,
         )
+        return self._in_group(cmd)
+
+    def _in_group(self, cmd: list[str]) -> list[str]:
+        """``cmd`` joining the kernel's control group (root graders, where one can be made)."""
         if self.sandbox_cgroups and os.geteuid() == 0:
             if self.group is None:
                 limits = self.limits
@@ -550,6 +661,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         return cmd
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        if not self.sandbox_enabled and self.separate_user:
+            self._close_fds()
+            kill_user(self.sandbox_uid)  # a restart: nothing of the last kernel remains
+            kw["cwd"] = self.user_home
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            deadline = time.monotonic() + LAUNCH_TIMEOUT
+            await self._open_sockets(self.user_folders["ipc"].fd, deadline)
+            return
         if not self.sandbox_enabled:
             await super()._async_launch_kernel(kernel_cmd, **kw)
             return
@@ -585,16 +704,19 @@ class SandboxedKernelManager(AsyncKernelManager):
                     if time.monotonic() > deadline or not await self.is_alive():
                         raise SandboxUnavailable("the sandbox did not come up") from None
                     await asyncio.sleep(0.01)
+        await self._open_sockets(self._dir_fds["ipc"], deadline)
+
+    async def _open_sockets(self, ipc_fd: int, deadline: float) -> None:
+        """A descriptor of each of the kernel's sockets in the folder ``ipc_fd``, opened
+        without following a link and checked to be a socket of the kernel's user."""
         ports = {c: getattr(self, f"{c}_port") for c in CHANNELS}
-        base = Path(IPC_PREFIX).name
+        base = Path(self.ip).name
         while len(self._socket_fds) < len(ports):
             for channel, port in ports.items():
                 if channel in self._socket_fds:
                     continue
                 try:
-                    fd = os.open(
-                        f"{base}-{port}", os.O_PATH | _NOFOLLOW, dir_fd=self._dir_fds["ipc"]
-                    )
+                    fd = os.open(f"{base}-{port}", os.O_PATH | _NOFOLLOW, dir_fd=ipc_fd)
                 except FileNotFoundError:
                     continue
                 st = os.fstat(fd)
@@ -609,13 +731,13 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def _make_url(self, channel: str) -> str:
         fd = self._socket_fds.get(channel)
-        if self.sandbox_enabled and fd is not None:
+        if self._fenced and fd is not None:
             return f"ipc:///proc/self/fd/{fd}"
         return super()._make_url(channel)
 
     def client(self, **kwargs: Any) -> Any:
         kc = super().client(**kwargs)
-        if self.sandbox_enabled:
+        if self._fenced:
             kc.__dict__["_make_url"] = self._make_url  # it connects through our descriptors
         return kc
 
@@ -624,6 +746,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         on a descriptor (replies must be the kernel's own regular files)."""
         from ..grading.codec import Folder
 
+        if not self.sandbox_enabled and self.separate_user:
+            out = self.user_folders["out"]
+            return Folder(out.path, fd=out.fd, owner=self.kernel_owner)
         fd = self._dir_fds["out"]
         return Folder(f"/proc/{self.inner_pid}/root{SANDBOX_OUT}", fd=fd, owner=self.kernel_owner)
 
@@ -637,7 +762,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self.sandbox_enabled:
+        if self._fenced:
             self._close_fds()
             if self.group is not None:
                 self.group.kill()  # what a dead kernel's sandbox left in its group

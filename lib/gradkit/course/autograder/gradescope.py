@@ -61,6 +61,8 @@ ROOT="${{GRADKIT_AUTOGRADER_ROOT:-/autograder}}"
 PY="${{GRADKIT_PYTHON:-/opt/gradkit/bin/python}}"
 # {policy_note}
 export GRADKIT_AUTOGRADER_SANDBOX="${{GRADKIT_AUTOGRADER_SANDBOX:-{policy}}}"
+# Without namespaces, a separate user grades: lock what it must not read (this container's).
+export GRADKIT_AUTOGRADER_LOCK="${{GRADKIT_AUTOGRADER_LOCK:-1}}"
 "$PY" -m gradkit.course.autograder.gradescope --root "$ROOT" --grader "$ROOT/source/grader" \\
     --hidden-visibility {hidden}
 status=$?
@@ -191,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     if manifest is None:
         write_results(results, root, {"score": 0, "output": reason, "tests": []})
         return 0
-    outcome = grade_or_fail(manifest, grader, root / "submission", student, note)
+    # A kernel of the separate-user mode must reach neither the upload (the secret, the
+    # wheel with the reference) nor the results folder.
+    private = [grader.parent, root / "results"]
+    outcome = grade_or_fail(manifest, grader, root / "submission", student, note, private)
     write_results(
         results, root, results_json(outcome, time.monotonic() - started, args.hidden_visibility)
     )

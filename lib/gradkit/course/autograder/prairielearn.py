@@ -52,6 +52,8 @@ ROOT="${{GRADKIT_AUTOGRADER_ROOT:-/grade}}"
 PY="${{GRADKIT_PYTHON:-/opt/gradkit/bin/python}}"
 # {policy_note}
 export GRADKIT_AUTOGRADER_SANDBOX="${{GRADKIT_AUTOGRADER_SANDBOX:-{policy}}}"
+# Without namespaces, a separate user grades: lock what it must not read (this container's).
+export GRADKIT_AUTOGRADER_LOCK="${{GRADKIT_AUTOGRADER_LOCK:-1}}"
 if [ -z "${{GRADKIT_PYTHON:-}}" ]; then  # the library with its references: never in the image
     /opt/gradkit/bin/pip install --quiet --no-index --no-deps "$HERE"/{wheel}
 fi
@@ -195,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         write_results(results, root, {"gradable": True, "score": 0, "message": reason, "tests": []})
         return 0
     student, note = student_of(root / "data" / "data.json")
-    outcome = grade_or_fail(manifest, grader, root / "student", student, note)
+    private = [grader.parent, root / "results"]  # the course's files, the results folder
+    outcome = grade_or_fail(manifest, grader, root / "student", student, note, private)
     write_results(results, root, results_json(outcome, time.monotonic() - started))
     return 0
 

@@ -192,8 +192,11 @@ def _copy_notebooks(source: Path, dest: Path) -> list[str]:
     return notes
 
 
-def grade_submission(grader: Path, submission: Path, student: str, sandbox: bool) -> Outcome:
-    """Grade the notebooks under ``submission`` as ``student`` with ``gradkit grade``."""
+def grade_submission(
+    grader: Path, submission: Path, student: str, sandbox: bool, separate_user: bool = False
+) -> Outcome:
+    """Grade the notebooks under ``submission`` as ``student`` with ``gradkit grade``
+    (sandboxed, or with ``separate_user`` each kernel as a user of its own, or neither)."""
     import json
 
     from ..grade import grade
@@ -208,12 +211,14 @@ def grade_submission(grader: Path, submission: Path, student: str, sandbox: bool
         os.chmod(root / ".gradkit" / "secret", 0o600)
         folder = Path(tmp) / "submissions"
         notes = _copy_notebooks(Path(submission), folder / student)
-        kit = json.loads((grader / "kit.json").read_text()) if sandbox else None
+        isolated = sandbox or separate_user
+        kit = json.loads((grader / "kit.json").read_text()) if isolated else None
         records = grade(
             _PlatformCourse(root, manifest),
             manifest.assignment,
             folder,
             sandbox=sandbox,
+            separate_user=separate_user,
             progress=False,
             kit=kit,
         )
@@ -232,16 +237,25 @@ def write_results(path: Path, root: Path, data: dict) -> None:
 
 
 def grade_or_fail(
-    manifest: Manifest, grader: Path, submission: Path, student: str, note: str
+    manifest: Manifest,
+    grader: Path,
+    submission: Path,
+    student: str,
+    note: str,
+    private: list[Path] | None = None,
 ) -> Outcome:
     """Grade under the isolation this container allows; if nothing could be graded, every
-    test at 0 with the reason. ``note`` (about the student key) joins the outcome's lines."""
+    test at 0 with the reason. ``note`` (about the student key) joins the outcome's lines;
+    ``private`` are the platform's paths a kernel must not reach
+    (:func:`.isolation.choose`)."""
     try:
         from .isolation import choose
 
-        sandbox, mode = choose()
-        outcome = grade_submission(grader, submission, student, sandbox)
-        outcome.mode = mode
+        isolation = choose(private)
+        outcome = grade_submission(
+            grader, submission, student, isolation.sandbox, isolation.separate_user
+        )
+        outcome.mode = isolation.line
     except Exception as exc:  # nothing graded: every test at 0 with the reason
         outcome = failed(manifest, student, f"{type(exc).__name__}: {exc}"[:300])
     if note:
