@@ -5,12 +5,16 @@ Every student's public checks ask the reference and each catalogued mistake the 
 calls, so the grader computes their outcomes once and keeps them in the user's cache
 folder (``$XDG_CACHE_HOME/gradkit``, else ``~/.cache/gradkit``; ``GRADKIT_CACHE=DIR``
 moves it, ``GRADKIT_CACHE=off`` turns it off), where the next notebook, and the next
-run, reads them. Hidden cases, which differ per student, are never cached.
+run, reads them. Hidden cases, which differ per student, are never cached; nor are
+outcomes that took under :data:`MIN_COMPUTE_SECONDS` to compute (reading them back would
+cost as much).
 
 Why a cached outcome is always the outcome a live call would give:
 
-* **The key is the whole call.** An entry is found by a digest of who is called, the
-  memo key, the call itself (function, every argument's type, dtype, layout and bytes,
+* **The key is the whole call.** An entry is found by a digest of who is called (and
+  the compiled code of its functions: an implementation with code from outside gradkit,
+  numpy and Python, such as a spec a test wrote, is never cached), the memo key, the
+  call itself (function, every argument's type, dtype, layout and bytes,
   return tags, watch list) and the check's ``reduce``: a call that differs in anything
   misses. Calls holding a handle to a kept value (a layer's cache), and outcomes holding
   one, are not cached, so every such call runs live, in the order it would without the
