@@ -24,6 +24,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -223,6 +224,7 @@ def grade(
     roster: list[RosterEntry] | None = None,
     notify: Any = None,
     kit: dict[str, str] | None = None,
+    profile: dict[tuple[str, str], dict[str, list[float]]] | None = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
     """Grade every submission (see the module docstring); return student -> notebook -> record.
 
@@ -231,6 +233,8 @@ def grade(
     roster of the course. ``kit`` is the student kit's library packed elsewhere
     (:func:`gradkit.course.kit.pack_library`), for a course that holds no ``solutions/``
     to build it from (a platform's autograder, :mod:`gradkit.course.autograder`).
+    ``profile``, a dict, receives (student, notebook) -> the notebook's phases
+    (:mod:`gradkit.course.profile`; ``gradkit grade --profile``).
     """
     from tqdm.auto import tqdm
 
@@ -321,16 +325,30 @@ def grade(
             kit = executor.share(kit)
         pending: dict[Any, tuple[str, str, str]] = {}
 
+        sanitized_in: dict[tuple[str, str], list[float]] = {}
+
         def finish(future: Any) -> None:
             job = pending.pop(future)
-            _finish(course, assignment, job, _result(future), found, records, restored)
+            outcome = _result(future)
+            cpu, wall = time.thread_time(), time.perf_counter()
+            _finish(course, assignment, job, outcome, found, records, restored)
+            if profile is not None and "profile" in outcome:
+                phases = outcome["profile"]
+                phases["gradebook write"] = [
+                    time.thread_time() - cpu,
+                    0.0,
+                    time.perf_counter() - wall,
+                ]
+                phases["sanitize"] = sanitized_in.get(job[:2], [0.0, 0.0, 0.0])
+                profile[job[:2]] = phases
             bar.update(1)
 
         try:
             with _scrubbed_env(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
                 for student, names in plan.items():
-                    for name, fp in _sanitize(
+                    cpu, wall = time.thread_time(), time.perf_counter()
+                    ready = _sanitize(
                         apis,
                         staging,
                         assignment,
@@ -340,7 +358,15 @@ def grade(
                         records,
                         restored,
                         course.db_path,
-                    ).items():
+                    )
+                    share = max(1, len(names))  # the student's notebooks share its cost
+                    spent = [
+                        (time.thread_time() - cpu) / share,
+                        0.0,
+                        (time.perf_counter() - wall) / share,
+                    ]
+                    for name, fp in ready.items():
+                        sanitized_in[(student, name)] = spent
                         sanitized = staging / "autograded" / student / assignment / f"{name}.ipynb"
                         token = derive_token(secret, assignment, name, student)
                         payload = {
@@ -349,6 +375,7 @@ def grade(
                             "settings": settings.to_dict(),
                             "kit": kit,
                             "siblings": _siblings(found[student], name),
+                            "profile": profile is not None,
                         }
                         # Until it is done, the gradebook says so: a run that stops here
                         # leaves "grading stopped", never an earlier or an empty grade.

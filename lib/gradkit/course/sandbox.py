@@ -183,6 +183,13 @@ def _python_paths() -> list[Path]:
     return sorted(p for p in paths if p.is_dir())
 
 
+def _gradkit_root() -> Path:
+    """The folder holding the gradkit package the grader imports."""
+    import gradkit
+
+    return Path(gradkit.__file__).resolve().parents[1]
+
+
 def _system_binds() -> list[str]:
     args: list[str] = []
     for name in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -333,6 +340,9 @@ def command(
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
         "PYTHONNOUSERSITE": "1",
+        # the gradkit the grader imports (mounted above), even where the environment's
+        # own (an editable install of another checkout) is not mounted
+        "PYTHONPATH": str(_gradkit_root()),
         "PYTHONDONTWRITEBYTECODE": "1",
         **(env or {}),
     }
