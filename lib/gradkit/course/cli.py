@@ -488,6 +488,9 @@ KIT_COMMANDS = {"check", "doctor"}
 
 
 def main(argv=None) -> int:
+    from .lean import skip_slow_imports
+
+    skip_slow_imports()  # before anything imports nbformat (see gradkit.course.lean)
     args = build_parser().parse_args(argv)
     try:
         from ..grading.replay import installed_kit

@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import queue
@@ -151,20 +152,22 @@ def _cell_kind(source: str) -> str:
     return "imports" if body and all(isinstance(n, imports) for n in body) else "student cells"
 
 
-def _defined_names(source: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def _defined_names(source: str) -> frozenset[str]:
+    """Names a cell's code defines (asked again for every test of the notebook)."""
     import ast
 
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return set()
+        return frozenset()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-    return names
+    return frozenset(names)
 
 
 class GradkitExecute(Execute):

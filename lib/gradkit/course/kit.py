@@ -29,6 +29,7 @@ while it is graded.
 from __future__ import annotations
 
 import base64
+import compileall
 import hashlib
 import io
 import json
@@ -206,6 +207,10 @@ def pack_library(course: Course, assignment: str) -> dict[str, str]:
     }
 
 
+#: Appended to an unpacked library's folder name: unpacked with its byte code.
+_UNPACKED_LAYOUT = "-pyc"
+
+
 def unpack_library(packed: dict[str, str]) -> Path:
     """Where a worker keeps a packed kit library: a folder private to this user (0700),
     unpacked once per digest; its files are world-readable, so the sandbox's user reads
@@ -219,7 +224,7 @@ def unpack_library(packed: dict[str, str]) -> Path:
     if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
         raise RuntimeError(f"{base} is not a folder of this user's own")
     os.chmod(base, 0o700)
-    where = base / digest
+    where = base / f"{digest}{_UNPACKED_LAYOUT}"
     if (where / "gradkit" / "__init__.py").is_file():
         return where
     data = base64.b64decode(packed["zip"])
@@ -232,6 +237,10 @@ def unpack_library(packed: dict[str, str]) -> Path:
                 if not name.startswith("gradkit/") or ".." in name.split("/"):
                     raise ValueError(f"unexpected file {name!r} in a kit library")
             zf.extractall(scratch)
+        # Byte code beside the sources: the sandboxed kernel may not write any (its
+        # library is read-only), and would otherwise compile every module it imports
+        # anew in every notebook's kernel.
+        compileall.compile_dir(scratch, quiet=2, workers=1)
         for path in [scratch, *scratch.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         try:
