@@ -8,6 +8,8 @@ the release notebooks, as `gradkit demo` writes them) is graded in one run by:
 * plain serial `nbgrader autograde` (default configuration: test cells run
   `grade(...)` in the student's kernel, every cell executed), on the same notebooks.
 
+The course is released and its student kit's library built before the measured run
+(the first grading run of an assignment builds it, once for the whole class).
 What is counted is every process the run starts, the sandboxed kernels in their
 own pid namespaces included: each run is started in a cpuacct control group of its
 own (root; kernels' groups of other controllers do not move them out of it), whose
@@ -138,6 +140,7 @@ def prepare(tmp: Path, assignment: str, students: int) -> tuple[Path, Path, Path
 
     from gradkit.course.demo import make_submission
     from gradkit.course.directory import Course
+    from gradkit.course.kit import kit_library
     from gradkit.course.nbgrader_plugins import MarkGradedCells
 
     root = tmp / "gradkit"
@@ -147,6 +150,10 @@ def prepare(tmp: Path, assignment: str, students: int) -> tuple[Path, Path, Path
     subprocess.run([*gk, "secret", "--new"], check=True, capture_output=True)
     subprocess.run([*gk, "release", assignment], check=True, capture_output=True, env=_env())
     course = Course(root)
+    # The student kit's library, which the sandboxed kernels import: built by the first
+    # grading run of an assignment and kept in the course (.gradkit/kits), so a class of
+    # any size pays for it once; built here, outside the measured run.
+    kit_library(course, assignment)
     subs = tmp / "subs"
     for k in range(students):
         make_submission(course, assignment, subs / f"student{k:02d}", "full")
@@ -179,36 +186,59 @@ def prepare(tmp: Path, assignment: str, students: int) -> tuple[Path, Path, Path
     return root, subs, plain
 
 
-def run_assignment(assignment: str, students: int, profile: bool, plain: bool = True) -> dict:
+def _env_with(lib: str | None) -> dict[str, str]:
+    """The environment of a grading run, importing gradkit from ``lib`` when given."""
+    env = _env()
+    if lib:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [lib, env.get("PYTHONPATH", "")]))
+    return env
+
+
+def _grade(root: Path, subs: Path, assignment: str, sandbox: bool, profile: bool, lib=None):
+    argv = [sys.executable, "-m", "gradkit", "--course", str(root), "grade", assignment]
+    argv += ["--submissions", str(subs), "--no-progress"]
+    argv += [] if sandbox else ["--no-sandbox"]
+    argv += ["--profile"] if profile else []
+    return measure(argv, env=_env_with(lib))
+
+
+def run_assignment(
+    assignment: str,
+    students: int,
+    profile: bool,
+    plain: bool = True,
+    before: str | None = None,
+) -> dict:
+    """Grade one class of ``assignment``: with this gradkit, with the gradkit of the folder
+    ``before`` (its ``lib``) when given, and with plain nbgrader; each in a copy of the
+    same course, one after the other."""
     from gradkit.course.sandbox import probe
 
     sandbox, _ = probe()
     with tempfile.TemporaryDirectory(prefix="gradkit-bench-cpu-") as tmp_name:
         root, subs, plain_root = prepare(Path(tmp_name), assignment, students)
         notebooks = students * len(list((root / "assignments" / assignment).glob("*.ipynb")))
-        argv = [
-            sys.executable,
-            "-m",
-            "gradkit",
-            "--course",
-            str(root),
-            "grade",
-            assignment,
-            "--submissions",
-            str(subs),
-            "--no-progress",
-        ]
-        argv += [] if sandbox else ["--no-sandbox"]
-        argv += ["--profile"] if profile else []
-        gk = measure(argv, env=_env())
-        gk_scores = _totals(root / "gradebook.db", assignment)
-        row = {
-            "assignment": assignment,
-            "notebooks": notebooks,
-            "sandbox": sandbox,
-            "gradkit": {k: v for k, v in gk.items() if k != "stdout"},
-            "scores": gk_scores,
-        }
+        row: dict = {"assignment": assignment, "notebooks": notebooks, "sandbox": sandbox}
+        if before:
+            old = Path(tmp_name) / "before"
+            shutil.copytree(root, old)
+            code = (
+                "import sys; from gradkit.course.directory import Course; "
+                "from gradkit.course.kit import kit_library; "
+                "kit_library(Course(sys.argv[1]), sys.argv[2])"
+            )
+            subprocess.run(
+                [sys.executable, "-c", code, str(old), assignment],
+                check=True,
+                capture_output=True,
+                env=_env_with(before),
+            )
+            gk_old = _grade(old, subs, assignment, sandbox, False, before)
+            row["before"] = {k: v for k, v in gk_old.items() if k != "stdout"}
+            row["before_scores"] = _totals(old / "gradebook.db", assignment)
+        gk = _grade(root, subs, assignment, sandbox, profile)
+        row["gradkit"] = {k: v for k, v in gk.items() if k != "stdout"}
+        row["scores"] = _totals(root / "gradebook.db", assignment)
         if profile:
             row["profile"] = gk["stdout"]
         if plain:
@@ -220,38 +250,46 @@ def run_assignment(assignment: str, students: int, profile: bool, plain: bool = 
 
 def rows_of(results: list[dict]) -> list[dict]:
     rows = []
-    total_nb = sum(r["notebooks"] for r in results)
-    for r in results + ([{"assignment": "all", "all": True}] if len(results) > 1 else []):
-        if r.get("all"):
-            gk_cpu = sum(x["gradkit"]["cpu"] for x in results)
-            gk_wall = sum(x["gradkit"]["wall"] for x in results)
-            nb_cpu = sum(x.get("nbgrader", {}).get("cpu", 0) for x in results)
-            n = total_nb
-            same = all(x.get("same", True) for x in results)
-        else:
-            n = r["notebooks"]
-            gk_cpu, gk_wall = r["gradkit"]["cpu"], r["gradkit"]["wall"]
-            nb_cpu = r.get("nbgrader", {}).get("cpu", 0)
-            scores = set(r["scores"].values())
-            same = len(scores) == 1 and (
-                "nbgrader_scores" not in r or r["nbgrader_scores"] == r["scores"]
-            )
-            r["same"] = same
-        per = gk_cpu / n
-        measured = f"gradkit {per:.2f} CPU s/notebook ({gk_cpu:.1f} s, {gk_wall:.0f} s wall)"
-        if nb_cpu:
-            measured += f"; nbgrader {nb_cpu / n:.2f} CPU s/notebook"
+    names = [r["assignment"] for r in results]
+    everything = {"assignment": "all", "notebooks": sum(r["notebooks"] for r in results)}
+    for key in ("gradkit", "before", "nbgrader"):
+        if all(key in r for r in results):
+            everything[key] = {
+                "cpu": sum(r[key]["cpu"] for r in results),
+                "wall": sum(r[key]["wall"] for r in results),
+            }
+    everything["same"] = all(_same(r) for r in results)
+    for r in results + ([everything] if len(names) > 1 else []):
+        n = r["notebooks"]
+        same = r["same"] if "same" in r else _same(r)
+        per = r["gradkit"]["cpu"] / n
+        measured = f"gradkit {per:.2f} CPU s/notebook ({r['gradkit']['wall']:.0f} s wall)"
+        result = []
+        if "before" in r:
+            old = r["before"]["cpu"] / n
+            measured += f"; before {old:.2f} ({r['before']['wall']:.0f} s wall)"
+            result.append(f"{old / per:.2f}× less CPU than before")
+        if "nbgrader" in r:
+            measured += f"; nbgrader {r['nbgrader']['cpu'] / n:.2f}"
+            result.append(f"{r['nbgrader']['cpu'] / r['gradkit']['cpu']:.1f}× less than nbgrader")
+        result.append(f"scores {'identical' if same else 'DIFFER'}")
         rows.append(
             {
                 "benchmark": f"h) CPU per notebook, {r['assignment']}, {n} correct notebooks",
                 "measured": measured,
-                "result": (f"{nb_cpu / gk_cpu:.1f}× less CPU than nbgrader; " if nb_cpu else "")
-                + f"scores {'identical' if same else 'DIFFER'}",
+                "result": "; ".join(result),
                 "goal": f"≤ {GOAL_CPU_PER_NOTEBOOK:g} CPU s/notebook (sandboxed)",
                 "met": per <= GOAL_CPU_PER_NOTEBOOK and same,
             }
         )
     return rows
+
+
+def _same(r: dict) -> bool:
+    """Every student at the same total, and the same totals from every grader of the row."""
+    if len(set(r["scores"].values())) != 1:
+        return False
+    return all(r.get(k, r["scores"]) == r["scores"] for k in ("before_scores", "nbgrader_scores"))
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -265,13 +303,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--assignments", default="01,02,03,04,05", help="e.g. 01,03")
     p.add_argument("--profile", action="store_true", help="also print gradkit grade --profile")
     p.add_argument("--no-nbgrader", action="store_true", help="skip plain nbgrader")
+    p.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also grade with the gradkit of this checkout (DIR/lib), side by side",
+    )
     args = p.parse_args(argv)
     wanted = [a for a in ASSIGNMENTS if a[:2] in args.assignments.split(",")]
     if not wanted:
         p.error(f"no assignment matches {args.assignments!r}")
     results = []
     for assignment in wanted:
-        r = run_assignment(assignment, args.students, args.profile, plain=not args.no_nbgrader)
+        before = str(Path(args.before).resolve() / "lib") if args.before else None
+        r = run_assignment(
+            assignment, args.students, args.profile, plain=not args.no_nbgrader, before=before
+        )
         prof = r.pop("profile", "")
         print(json.dumps(r), flush=True)
         if prof:

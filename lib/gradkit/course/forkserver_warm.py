@@ -8,9 +8,11 @@ instead of being redone in each:
   grading process otherwise imports (and, without ``.pyc`` files, compiles) when it
   reaches its first test cell, and nbformat's compiled notebook validator;
 * the sandbox probe (a sandboxed Python started once), when the grading run asked for
-  the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`): :func:`gradkit.course.pipeline.execute_notebook`
-  refuses to run a sandboxed notebook on a machine that cannot sandbox, and keeps the
-  answer per process.
+  the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`): a grading process refuses to
+  run a sandboxed notebook on a machine that cannot sandbox
+  (:func:`gradkit.course.pipeline.execute_notebook`), and keeps the answer per process;
+  then matplotlib's font list, which every sandboxed kernel reads instead of building
+  its own (:func:`gradkit.course.sandbox.font_list`).
 
 Last, ``gc.freeze()``: the collector of a forked process then leaves all of this alone,
 instead of walking (and so copying, page by page) the fork server's whole heap.
@@ -40,12 +42,13 @@ def warm() -> None:
     from ..grading.specs import all_specs
     from .isolate import PROBE_ENV
     from .pipeline import _sandbox_here
+    from .sandbox import font_list
 
     try:
         all_specs()
         nbformat.validate(new_notebook())
-        if os.environ.get(PROBE_ENV) == "1":
-            _sandbox_here()
+        if os.environ.get(PROBE_ENV) == "1" and _sandbox_here()[0]:
+            font_list(build=True)
     except Exception:  # noqa: BLE001 - redone, and reported, per notebook
         pass
     gc.freeze()

@@ -58,7 +58,7 @@ _context: Any = None
 
 def _ctx(sandbox: bool = False) -> Any:
     """The forkserver context, started once per process with the grading code imported
-    (and, when the first notebook is ``sandbox``\ed, the sandbox probed there once)."""
+    (and, when the first notebook is sandboxed, the sandbox probed there once)."""
     global _context
     with _lock:
         if _context is None:

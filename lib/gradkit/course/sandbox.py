@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import stat
@@ -106,6 +107,10 @@ SANDBOX_IPC = "/gradkit-ipc"
 SANDBOX_OUT = "/gradkit-out"
 #: The ipc address prefix the kernel binds its five sockets under.
 IPC_PREFIX = f"{SANDBOX_IPC}/kernel"
+#: Where a kernel's matplotlib keeps its configuration and caches.
+MPLCONFIGDIR = f"{HOME}/.config/matplotlib"
+#: matplotlib's font list shared by this process's kernels (see :func:`font_list`).
+_fonts: dict[str, Path | None] = {}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -277,6 +282,7 @@ def command(
     uid: int = NOBODY,
     library: Path | None = None,
     home_files: list[Path] | None = None,
+    fonts: Path | None = None,
 ) -> list[str]:
     """The command that runs ``argv`` in the sandbox (see the module docstring).
 
@@ -287,6 +293,8 @@ def command(
     when the grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
     ``gradkit`` package of a student kit (:func:`gradkit.course.kit.kit_library`): the
     kernel sees it in place of gradkit's, so no reference is within its reach.
+    ``fonts`` is matplotlib's font list (:func:`font_list`), shown read-only where the
+    kernel's matplotlib looks for it.
     """
     bwrap = find_bwrap()
     if bwrap is None:
@@ -329,6 +337,10 @@ def command(
     args += [*parents(Path(HOME)), *_tmpfs(HOME, limits.home_size), "--chdir", HOME]
     for path in home_files or []:  # after the home's tmpfs, which would hide them
         args += ["--ro-bind", str(path), f"{HOME}/{path.name}"]
+    if fonts is not None:  # in folders the kernel may write in, but neither rename nor remove
+        for folder in (Path(MPLCONFIGDIR).parent, Path(MPLCONFIGDIR)):
+            args += ["--perms", "1777", "--dir", str(folder)]
+        args += ["--ro-bind", str(fonts), f"{MPLCONFIGDIR}/{fonts.name}"]
     args += [*_tmpfs(SANDBOX_IPC, 2**20), *_tmpfs(SANDBOX_OUT, limits.replies)]
     for path in readonly:
         args += [*parents(path), "--ro-bind", str(path), str(path)]
@@ -338,7 +350,7 @@ def command(
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
+        "MPLCONFIGDIR": MPLCONFIGDIR,
         "PYTHONNOUSERSITE": "1",
         # the gradkit the grader imports (mounted above), even where the environment's
         # own (an editable install of another checkout) is not mounted
@@ -366,6 +378,59 @@ def command(
         inner += limits.args(extra_processes=_own_processes())
         drop = []
     return args + ["--", *inner, "--", *drop, *argv]
+
+
+def font_list(build: bool = False) -> Path | None:
+    """matplotlib's list of the fonts a sandbox shows, for every kernel this process starts.
+
+    A kernel's matplotlib builds that list the first time it is imported (about 0.1 CPU
+    second) and keeps it in its configuration folder, which is on the sandbox's tmpfs and
+    gone with the kernel: every notebook would build it again. With ``build``, a sandboxed
+    Python (no student code) builds it once, the grader keeps it in a private folder
+    removed at exit, and :meth:`SandboxedKernelManager.format_kernel_cmd` shows it
+    read-only to every kernel. Without ``build``, the one built earlier (by the fork
+    server of the grading processes, :mod:`gradkit.course.forkserver_warm`), or None:
+    each kernel then builds its own, as matplotlib does.
+    """
+    if "path" in _fonts or not build:
+        return _fonts.get("path")
+    _fonts["path"] = None
+    import atexit
+    import json
+    import tempfile
+
+    code = (
+        "import os, sys, matplotlib.font_manager as fm\n"
+        "name = f'fontlist-v{fm.FontManager.__version__}.json'\n"
+        "path = os.path.join(os.environ['MPLCONFIGDIR'], name)\n"
+        "sys.stdout.write(name + '\\n' + open(path).read())\n"
+    )
+    uid = lease_uid() if os.geteuid() == 0 else NOBODY
+    try:
+        with tempfile.TemporaryDirectory(prefix="gradkit-fonts-") as tmp:
+            cmd = command([sys.executable, "-c", code], [], uid=uid)
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp)
+    except (OSError, SandboxUnavailable, subprocess.SubprocessError):
+        return None
+    finally:
+        if os.geteuid() == 0:
+            kill_user(uid)
+            release_uid(uid)
+    name, _, text = res.stdout.partition("\n")
+    try:
+        if res.returncode != 0 or not re.fullmatch(r"fontlist-v[0-9.]+\.json", name):
+            return None
+        json.loads(text)
+    except ValueError:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="gradkit-fonts-"))
+    atexit.register(shutil.rmtree, folder, True)
+    os.chmod(folder, 0o755)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, 0o444)
+    _fonts["path"] = path
+    return path
 
 
 def probe() -> tuple[bool, str]:
@@ -541,6 +606,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             uid=self.sandbox_uid,
             library=library,
             home_files=home_files,
+            fonts=font_list(),
         )
         if self.sandbox_cgroups and os.geteuid() == 0:
             if self.group is None:
