@@ -233,8 +233,10 @@ def run_assignment(
                 capture_output=True,
                 env=_env_with(before),
             )
-            gk_old = _grade(old, subs, assignment, sandbox, False, before)
+            gk_old = _grade(old, subs, assignment, sandbox, profile, before)
             row["before"] = {k: v for k, v in gk_old.items() if k != "stdout"}
+            if profile:
+                row["before_profile"] = gk_old["stdout"]
             row["before_scores"] = _totals(old / "gradebook.db", assignment)
         gk = _grade(root, subs, assignment, sandbox, profile)
         row["gradkit"] = {k: v for k, v in gk.items() if k != "stdout"}
@@ -318,8 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         r = run_assignment(
             assignment, args.students, args.profile, plain=not args.no_nbgrader, before=before
         )
-        prof = r.pop("profile", "")
+        prof, old = r.pop("profile", ""), r.pop("before_profile", "")
         print(json.dumps(r), flush=True)
+        if old:
+            print(f"before ({args.before}):\n{old}", flush=True)
         if prof:
             print(prof, flush=True)
         results.append(r)

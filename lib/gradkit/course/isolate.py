@@ -2,7 +2,8 @@
 
 :func:`run_isolated` grades one notebook (:func:`~gradkit.course.pipeline.execute_notebook`)
 in a child process of its own, forked from a server that has already imported the
-grading code (``multiprocessing``'s forkserver), and waits for it from outside:
+grading code (``multiprocessing``'s forkserver; what else it prepares once for every
+notebook is in :mod:`gradkit.course.forkserver_warm`), and waits for it from outside:
 
 * past ``hard_timeout`` seconds the child is killed — with the sandbox, its kernel and
   everything the kernel started (they die with the child; their user ids and control

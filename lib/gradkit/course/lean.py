@@ -22,4 +22,4 @@ def skip_slow_imports() -> None:
     """Make the modules of :data:`SKIPPED` unimportable in this process, unless already
     imported (call it before anything imports jsonschema)."""
     for name in SKIPPED:
-        sys.modules.setdefault(name, None)  # type: ignore[assignment]
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]

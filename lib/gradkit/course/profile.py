@@ -34,8 +34,9 @@ PHASES = {
     "grading process": "the notebook's grading process: its start, reading the notebook, "
     "the kit library, the run folder, writing the result (and what no other phase counted)",
     "kernel start": "sandbox and kernel start, until the kernel answers",
-    "imports": "cells that only import (numpy, matplotlib, gradkit)",
-    "student cells": "the student's other cells",
+    "imports": "the import statements of the student's cells (numpy, matplotlib, gradkit), "
+    "run just before their cell",
+    "student cells": "the rest of the student's cells",
     "bridge calls": "the student's functions run for the tests, in the kernel",
     "spec work": "the grader's work in the tests: the reference's and the mistakes' "
     "outputs, numeric gradients, comparisons",
@@ -207,9 +208,9 @@ def table(profiles: dict[tuple[str, str], dict[str, list[float]]]) -> str:
                 total[n][i] += x
     rows.append([f"class ({len(profiles)} notebooks)", *cells(total)])
     rows.append(["mean per notebook", *cells(total, len(profiles))])
-    n = len(profiles)
+    count = len(profiles)
     for label, i in (("  of which grader CPU", 0), ("  of which kernels' CPU", 1)):
-        part = [total[name][i] / n for name in names]
+        part = [total[name][i] / count for name in names]
         rows.append([label, *[f"{x:.2f}" for x in part], f"{sum(part):.2f}"])
     kernel = sum(v[1] for v in total.values())
     grader = sum(v[0] for v in total.values())
