@@ -207,6 +207,18 @@ def pack_library(course: Course, assignment: str) -> dict[str, str]:
     }
 
 
+def worker_cache() -> Path:
+    """A folder private to this user (0700) where a grading worker keeps what it reuses
+    from run to run: unpacked kit libraries, matplotlib's font list for the sandboxes."""
+    base = Path(tempfile.gettempdir()) / f"gradkit-kits-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(base)
+    if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
+        raise RuntimeError(f"{base} is not a folder of this user's own")
+    os.chmod(base, 0o700)
+    return base
+
+
 #: Appended to an unpacked library's folder name: unpacked with its byte code.
 _UNPACKED_LAYOUT = "-pyc"
 
@@ -218,12 +230,7 @@ def unpack_library(packed: dict[str, str]) -> Path:
     digest = str(packed["digest"])
     if not re.fullmatch(r"[0-9a-f]{24}", digest):
         raise ValueError(f"a kit library's digest must be 24 hex digits; got {digest[:40]!r}")
-    base = Path(tempfile.gettempdir()) / f"gradkit-kits-{os.getuid()}"
-    base.mkdir(mode=0o700, exist_ok=True)
-    info = os.lstat(base)
-    if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
-        raise RuntimeError(f"{base} is not a folder of this user's own")
-    os.chmod(base, 0o700)
+    base = worker_cache()
     where = base / f"{digest}{_UNPACKED_LAYOUT}"
     if (where / "gradkit" / "__init__.py").is_file():
         return where

@@ -386,16 +386,17 @@ def font_list(build: bool = False) -> Path | None:
     A kernel's matplotlib builds that list the first time it is imported (about 0.1 CPU
     second) and keeps it in its configuration folder, which is on the sandbox's tmpfs and
     gone with the kernel: every notebook would build it again. With ``build``, a sandboxed
-    Python (no student code) builds it once, the grader keeps it in a private folder
-    removed at exit, and :meth:`SandboxedKernelManager.format_kernel_cmd` shows it
-    read-only to every kernel. Without ``build``, the one built earlier (by the fork
-    server of the grading processes, :mod:`gradkit.course.forkserver_warm`), or None:
-    each kernel then builds its own, as matplotlib does.
+    Python (no student code) builds it once, the grader keeps it in its private cache
+    (:func:`gradkit.course.kit.worker_cache`), and
+    :meth:`SandboxedKernelManager.format_kernel_cmd` shows it read-only to every kernel.
+    Without ``build``, the one built earlier (by the fork server of the grading
+    processes, :mod:`gradkit.course.forkserver_warm`), or None: each kernel then builds
+    its own, as matplotlib does.
     """
     if "path" in _fonts or not build:
         return _fonts.get("path")
     _fonts["path"] = None
-    import atexit
+    import hashlib
     import json
     import tempfile
 
@@ -420,15 +421,27 @@ def font_list(build: bool = False) -> Path | None:
     try:
         if res.returncode != 0 or not re.fullmatch(r"fontlist-v[0-9.]+\.json", name):
             return None
-        json.loads(text)
-    except ValueError:
+        fonts = json.loads(text)
+        # matplotlib lists the fonts in the order of a set: sorted, the same fonts give
+        # the same file (and name) in every run
+        for key in ("ttflist", "afmlist"):
+            fonts[key] = sorted(fonts[key], key=lambda f: json.dumps(f, sort_keys=True))
+        text = json.dumps(fonts, sort_keys=True, indent=2)
+    except (ValueError, KeyError, TypeError):
         return None
-    folder = Path(tempfile.mkdtemp(prefix="gradkit-fonts-"))
-    atexit.register(shutil.rmtree, folder, True)
-    os.chmod(folder, 0o755)
+    from .kit import worker_cache
+
+    # Named by its content, so runs share it while the fonts stay the same, and a run that
+    # is killed leaves nothing new behind; written whole (a temporary file, then renamed).
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = worker_cache() / f"fonts-{digest}"
     path = folder / name
-    path.write_text(text, encoding="utf-8")
-    os.chmod(path, 0o444)
+    if not path.is_file():
+        folder.mkdir(mode=0o755, exist_ok=True)
+        scratch = Path(tempfile.mkstemp(prefix=".fontlist-", dir=folder)[1])
+        scratch.write_text(text, encoding="utf-8")
+        os.chmod(scratch, 0o444)
+        os.replace(scratch, path)
     _fonts["path"] = path
     return path
 
