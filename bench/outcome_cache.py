@@ -1,4 +1,4 @@
-"""Row h): grader CPU per notebook with and without the outcome cache.
+"""Row j): grader CPU per notebook with and without the outcome cache.
 
 For each solution notebook of 01–05, its tests are graded in the grader's engine with the
 solution (the reference) as the student, in a fresh process each time, as the grader
@@ -168,7 +168,7 @@ def run(quick: bool = False) -> list[dict]:
         o, w = r["off"], r["warm"]
         out.append(
             {
-                "benchmark": f"h) grader CPU, {r['notebook']}",
+                "benchmark": f"j) grader CPU, {r['notebook']}",
                 "measured": (
                     f"off {o['grader'] * 1e3:.0f} ms (reference {o['reference'] * 1e3:.0f}, "
                     f"mistakes {o['mistakes'] * 1e3:.0f}, of them on public cases "
@@ -184,7 +184,7 @@ def run(quick: bool = False) -> list[dict]:
         )
     out.append(
         {
-            "benchmark": "h) grader CPU, all 10 notebooks",
+            "benchmark": "j) grader CPU, all 10 notebooks",
             "measured": f"off {off:.2f} s, warm {warm:.2f} s",
             "result": f"{off - warm:.2f} s saved ({(off - warm) / max(off, 1e-9):.0%})",
             "goal": "less CPU, same scores",

@@ -241,6 +241,46 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:200]
 
 
+class _Cell(types.SimpleNamespace):
+    cell_type: str
+    source: str
+    metadata: dict[str, Any]
+
+
+def _read_cells(path: Path) -> list[Any]:
+    """The cells of the notebook at ``path`` (read only). A notebook of format 4, what
+    Jupyter writes, is read as JSON: nbformat's import (its schema validator, jsonschema's
+    format checkers) costs about a CPU second in every kernel that loads a notebook,
+    and its checks would change nothing here. Another format goes through nbformat."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        raw = json.load(f)
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4:
+        import nbformat
+
+        return list(nbformat.reads(json.dumps(raw), as_version=4).cells)
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        raise ValueError("its 'cells' is not a list")
+    out = []
+    for cell in cells:
+        if not isinstance(cell, dict):
+            raise ValueError("a cell is not an object")
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(str(part) for part in source)
+        metadata = cell.get("metadata", {})
+        out.append(
+            _Cell(
+                cell_type=str(cell.get("cell_type", "")),
+                source=str(source),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+        )
+    return out
+
+
 def load(notebook: str | os.PathLike[str]) -> list[str]:
     """Register the functions your answer cells of ``notebook`` define; return their names.
 
@@ -253,8 +293,6 @@ def load(notebook: str | os.PathLike[str]) -> list[str]:
     others: their functions are registered, then :class:`LoadError` names the
     first cell that failed. A name loaded or used again is replaced.
     """
-    import nbformat
-
     path = Path(notebook)
     label = path.name
     if not path.is_file():
@@ -264,8 +302,7 @@ def load(notebook: str | os.PathLike[str]) -> list[str]:
             "keep the notebooks of an assignment together in one folder"
         )
     try:
-        with open(path, encoding="utf-8") as f:  # read only: the notebook stays as it is
-            nb = nbformat.read(f, as_version=4)
+        cells = _read_cells(path)
     except Exception as exc:
         raise LoadError(
             f"gradkit.yours.load: {label} is not a readable notebook ({_first_line(exc)})"
@@ -275,10 +312,11 @@ def load(notebook: str | os.PathLike[str]) -> list[str]:
     if shell is not None:  # an answer cell's magics (turned into calls) find the kernel
         namespace["get_ipython"] = lambda: shell
     failures: list[str] = []
-    for number, cell in enumerate(nb.cells, start=1):
+    for number, cell in enumerate(cells, start=1):
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
+        meta = meta if isinstance(meta, dict) else {}
         filename = f"<{label}, cell {number}>"
         code: Any
         if meta.get("solution"):

@@ -109,6 +109,7 @@ def cmd_grade(args) -> int:
             "other students' work)",
             file=sys.stderr,
         )
+    profile: dict | None = {} if args.profile else None
     records = grade(
         course,
         args.assignment,
@@ -122,7 +123,12 @@ def cmd_grade(args) -> int:
         students=args.student or None,
         roster=roster,
         notify=lambda line: print(f"gradkit: note: {line}", file=sys.stderr),
+        profile=profile,
     )
+    if profile is not None:
+        from .profile import table
+
+        print(table(profile))
     rows = scores(course, args.assignment)
     print(format_table(rows, course.notebooks(args.assignment)))
     csv_path = export_csv(
@@ -360,6 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     s.add_argument(
+        "--profile",
+        action="store_true",
+        help="print where each notebook's CPU and wall seconds go (kernel start, imports, "
+        "student cells, bridge calls, the grader's spec work, ...), and their class sums",
+    )
+    s.add_argument(
         "--student", action="append", help="grade only this student (repeat for several)"
     )
     s.add_argument(
@@ -476,6 +488,9 @@ KIT_COMMANDS = {"check", "doctor"}
 
 
 def main(argv=None) -> int:
+    from .lean import skip_slow_imports
+
+    skip_slow_imports()  # before anything imports nbformat (see gradkit.course.lean)
     args = build_parser().parse_args(argv)
     try:
         from ..grading.replay import installed_kit

@@ -27,12 +27,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import queue
 import re
 import subprocess
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -138,20 +140,36 @@ def _syntax_error_line(source: str) -> str:
     return ""
 
 
-def _defined_names(source: str) -> set[str]:
+def _cell_kind(source: str) -> str:
+    """The profile's phase of a code cell: ``imports`` when it only imports (and runs
+    magics), else ``student cells``."""
+    import ast
+
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    try:
+        body = ast.parse("\n".join(lines)).body
+    except SyntaxError:
+        return "student cells"
+    imports = (ast.Import, ast.ImportFrom)
+    return "imports" if body and all(isinstance(n, imports) for n in body) else "student cells"
+
+
+@functools.lru_cache(maxsize=512)
+def _defined_names(source: str) -> frozenset[str]:
+    """Names a cell's code defines (asked again for every test of the notebook)."""
     import ast
 
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return set()
+        return frozenset()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-    return names
+    return frozenset(names)
 
 
 class GradkitExecute(Execute):
@@ -217,6 +235,14 @@ class GradkitExecute(Execute):
         self._deferred: list[tuple[Any, int, SpecRun, BridgeCallee]] = []
         #: Code cells that ended in an error: index -> (exception name, first line of it).
         self._cell_errors: dict[int, tuple[str, str]] = {}
+        #: ``gradkit grade --profile``: where the notebook's time goes (see
+        #: :mod:`gradkit.course.profile`); None when not profiling.
+        self.profile: Any = None
+        self.kernel_clock: Any = None
+
+    def _phase(self, name: str) -> Any:
+        """A phase of the profile, or nothing when not profiling."""
+        return self.profile.phase(name) if self.profile is not None else nullcontext()
 
     # -- set-up ------------------------------------------------------------
     def preprocess(self, nb: Any, resources: Any = None, km: Any = None):
@@ -241,6 +267,8 @@ class GradkitExecute(Execute):
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
+            stopping = self._phase("kernel stop")
+            stopping.__enter__()
             if self._ref is not None:
                 run_sync(self._stop_reference)()
             problems = list(self._channel.problems)
@@ -252,6 +280,7 @@ class GradkitExecute(Execute):
             problems += self._run.remove()
             if problems:
                 self.incident(-1, "cleanup failed", "; ".join(problems)[:200])
+            stopping.__exit__(None, None, None)
         nb.metadata[INCIDENTS_KEY] = {"incidents": list(self._incidents)}
         return nb, resources
 
@@ -370,7 +399,20 @@ class GradkitExecute(Execute):
         # included) goes nowhere near the grader's terminal.
         kwargs.setdefault("stdout", subprocess.DEVNULL)
         kwargs.setdefault("stderr", subprocess.DEVNULL)
-        await super().async_start_new_kernel(**kwargs)
+        with self._phase("kernel start"):
+            await super().async_start_new_kernel(**kwargs)
+            if self.kernel_clock is not None:
+                self.kernel_clock.track(self.km)
+
+    async def async_start_new_kernel_client(self) -> Any:
+        with self._phase("kernel start"):
+            return await super().async_start_new_kernel_client()
+
+    async def _async_cleanup_kernel(self) -> None:
+        with self._phase("kernel stop"):
+            if self.kernel_clock is not None and self.km is not None:
+                self.kernel_clock.retire(self.km)
+            await super()._async_cleanup_kernel()
 
     def incident(self, cell_index: int, kind: str, detail: str = "") -> None:
         self._incidents.append({"cell": cell_index, "kind": kind, "detail": detail[:200]})
@@ -449,6 +491,8 @@ class GradkitExecute(Execute):
             if asyncio.iscoroutine(started):
                 await started
             await kc.wait_for_ready(timeout=60)
+            if self.kernel_clock is not None:
+                self.kernel_clock.track(km)
             out = km.out_folder() if self.sandbox else run.folders["out"]
             self._ref["kc"] = kc
             self._ref["channel"] = Channel(
@@ -481,6 +525,8 @@ class GradkitExecute(Execute):
         ref, self._ref = self._ref, None
         if ref is None:
             return
+        if self.kernel_clock is not None:
+            self.kernel_clock.retire(ref["km"])
         try:
             if "kc" in ref:
                 ref["kc"].stop_channels()
@@ -569,6 +615,35 @@ class GradkitExecute(Execute):
         execution_count: int | None = None,
         store_history: bool = True,
     ):
+        if self.profile is None:
+            return await self._execute_cell(cell, cell_index, execution_count, store_history)
+        if self.kernel_clock is not None:
+            self.kernel_clock.refresh()  # processes the last cell started
+        kind = "spec work" if graded_test(cell) else _cell_kind(cell.source)
+        if kind == "student cells" and cell.get("cell_type") == "code":
+            await self._profile_imports(cell)
+        with self._phase(kind):
+            return await self._execute_cell(cell, cell_index, execution_count, store_history)
+
+    async def _profile_imports(self, cell: Any) -> None:
+        """``--profile`` only: the cell's import statements, run just before it, so that
+        their time is told apart from the rest of the cell's (which then finds them done)."""
+        import ast
+
+        from ..yours import _imports
+
+        tags = cell.get("metadata", {}).get("tags", [])
+        module = _imports(cell.source)
+        if module is None or self._ended or self.skip_cells_with_tag in tags:
+            return
+        with self._phase("imports"):
+            status = await self._run_quietly(ast.unparse(module), float(self.timeout or 30))
+            if status == "timeout":
+                await self.km.interrupt_kernel()
+
+    async def _execute_cell(
+        self, cell: Any, cell_index: int, execution_count: int | None, store_history: bool
+    ) -> Any:
         self._current = cell_index
         name = graded_test(cell)
         if not self._ended and time.monotonic() - self._started > self.notebook_timeout:
@@ -653,8 +728,9 @@ class GradkitExecute(Execute):
         loop = asyncio.get_running_loop()
 
         def execute(code: str, timeout: float) -> str:
-            future = asyncio.run_coroutine_threadsafe(self._bridge_execute(code, timeout), loop)
-            return future.result()
+            with self._phase("bridge calls"):
+                future = asyncio.run_coroutine_threadsafe(self._bridge_execute(code, timeout), loop)
+                return future.result()
 
         callee = BridgeCallee(
             execute,
@@ -718,7 +794,11 @@ class GradkitExecute(Execute):
             self._write_result(cell, cell_index, result)
         await self._stop_reference()
 
-    finish_tests = run_sync(_async_finish_tests)
+    async def _async_finish_tests_phase(self) -> None:
+        with self._phase("spec work"):
+            await self._async_finish_tests()
+
+    finish_tests = run_sync(_async_finish_tests_phase)
 
     def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
         out = super().preprocess_cell(cell, resources, index)
@@ -782,6 +862,10 @@ class _ReferenceTimer:
         self.ep, self.spec, self.loop = ep, spec, loop
 
     def time_calls(self, fn: str, batches: list, returns: Any) -> Any:
+        with self.ep._phase("reference kernel"):
+            return self._time_calls(fn, batches, returns)
+
+    def _time_calls(self, fn: str, batches: list, returns: Any) -> Any:
         try:
             future = asyncio.run_coroutine_threadsafe(
                 self.ep._reference_callee(self.spec), self.loop

@@ -24,6 +24,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -229,6 +230,7 @@ def grade(
     notify: Any = None,
     kit: dict[str, str] | None = None,
     separate_user: bool = False,
+    profile: dict[tuple[str, str], dict[str, list[float]]] | None = None,
 ) -> dict[str, dict[str, NotebookRecord]]:
     """Grade every submission (see the module docstring); return student -> notebook -> record.
 
@@ -240,6 +242,8 @@ def grade(
     ``separate_user`` (with ``sandbox=False``, a root grader on a platform whose container
     forbids namespaces) runs each kernel as a user id of its own instead
     (:mod:`gradkit.course.autograder.isolation`).
+    ``profile``, a dict, receives (student, notebook) -> the notebook's phases
+    (:mod:`gradkit.course.profile`; ``gradkit grade --profile``).
     """
     from tqdm.auto import tqdm
 
@@ -337,16 +341,30 @@ def grade(
             kit = executor.share(kit)
         pending: dict[Any, tuple[str, str, str]] = {}
 
+        sanitized_in: dict[tuple[str, str], list[float]] = {}
+
         def finish(future: Any) -> None:
             job = pending.pop(future)
-            _finish(course, assignment, job, _result(future), found, records, restored)
+            outcome = _result(future)
+            cpu, wall = time.thread_time(), time.perf_counter()
+            _finish(course, assignment, job, outcome, found, records, restored)
+            if profile is not None and "profile" in outcome:
+                phases = outcome["profile"]
+                phases["gradebook write"] = [
+                    time.thread_time() - cpu,
+                    0.0,
+                    time.perf_counter() - wall,
+                ]
+                phases["sanitize"] = sanitized_in.get(job[:2], [0.0, 0.0, 0.0])
+                profile[job[:2]] = phases
             bar.update(1)
 
         try:
             with _scrubbed_env(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy chatter
                 for student, names in plan.items():
-                    for name, fp in _sanitize(
+                    cpu, wall = time.thread_time(), time.perf_counter()
+                    ready = _sanitize(
                         apis,
                         staging,
                         assignment,
@@ -356,7 +374,15 @@ def grade(
                         records,
                         restored,
                         course.db_path,
-                    ).items():
+                    )
+                    share = max(1, len(names))  # the student's notebooks share its cost
+                    spent = [
+                        (time.thread_time() - cpu) / share,
+                        0.0,
+                        (time.perf_counter() - wall) / share,
+                    ]
+                    for name, fp in ready.items():
+                        sanitized_in[(student, name)] = spent
                         sanitized = staging / "autograded" / student / assignment / f"{name}.ipynb"
                         token = derive_token(secret, assignment, name, student)
                         payload = {
@@ -365,6 +391,7 @@ def grade(
                             "settings": settings.to_dict(),
                             "kit": kit,
                             "siblings": _siblings(found[student], name),
+                            "profile": profile is not None,
                         }
                         # Until it is done, the gradebook says so: a run that stops here
                         # leaves "grading stopped", never an earlier or an empty grade.

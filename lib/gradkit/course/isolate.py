@@ -2,7 +2,8 @@
 
 :func:`run_isolated` grades one notebook (:func:`~gradkit.course.pipeline.execute_notebook`)
 in a child process of its own, forked from a server that has already imported the
-grading code (``multiprocessing``'s forkserver), and waits for it from outside:
+grading code (``multiprocessing``'s forkserver; what else it prepares once for every
+notebook is in :mod:`gradkit.course.forkserver_warm`), and waits for it from outside:
 
 * past ``hard_timeout`` seconds the child is killed — with the sandbox, its kernel and
   everything the kernel started (they die with the child; their user ids and control
@@ -43,18 +44,28 @@ SINGLE_THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
-_PRELOAD = ["gradkit.course.pipeline", "gradkit.course.execute", "nbgrader.preprocessors"]
+_PRELOAD = [
+    "gradkit.course.forkserver_warm",  # first: it keeps slow imports out (see its docstring)
+    "gradkit.course.pipeline",
+    "gradkit.course.execute",
+    "nbgrader.preprocessors",
+]
+#: Set to "1" in the environment the fork server starts with when the notebooks it forks
+#: for are sandboxed: :mod:`gradkit.course.forkserver_warm` then probes the sandbox once.
+PROBE_ENV = "GRADKIT_FORKSERVER_PROBE"
 _lock = threading.Lock()
 _context: Any = None
 
 
-def _ctx() -> Any:
-    """The forkserver context, started once per process with the grading code imported."""
+def _ctx(sandbox: bool = False) -> Any:
+    """The forkserver context, started once per process with the grading code imported
+    (and, when the first notebook is sandboxed, the sandbox probed there once)."""
     global _context
     with _lock:
         if _context is None:
             for key, value in SINGLE_THREAD_ENV.items():
                 os.environ.setdefault(key, value)
+            os.environ[PROBE_ENV] = "1" if sandbox else "0"
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(_PRELOAD)
             _context = ctx
@@ -127,7 +138,7 @@ def _start(proc: Any) -> None:
 def run_isolated(payload: dict, hard_timeout: float, memory: int = WORKER_MEMORY) -> dict:
     """Grade ``payload`` in a child process; ``{"nb": ...}``, or ``{"error": ..., "status":
     TIMED_OUT}`` when it took longer than ``hard_timeout`` seconds, or ``{"error": ...}``."""
-    ctx = _ctx()
+    ctx = _ctx(bool(payload.get("settings", {}).get("sandbox")))
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(payload, send, memory), daemon=True)
     started = time.monotonic()

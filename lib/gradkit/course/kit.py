@@ -29,6 +29,7 @@ while it is graded.
 from __future__ import annotations
 
 import base64
+import compileall
 import hashlib
 import io
 import json
@@ -206,6 +207,24 @@ def pack_library(course: Course, assignment: str) -> dict[str, str]:
     }
 
 
+def worker_cache() -> Path:
+    """A folder of this user where a grading worker keeps what it reuses from run to run:
+    unpacked kit libraries, matplotlib's font list for the sandboxes. Others may pass
+    through it but not list or change it (0711): a separate user's kernel (no sandbox)
+    reads its kit library where it is. (``gradkit-kits-N`` of earlier versions was 0700.)"""
+    base = Path(tempfile.gettempdir()) / f"gradkit-kit-libraries-{os.getuid()}"
+    base.mkdir(mode=0o711, exist_ok=True)
+    info = os.lstat(base)
+    if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
+        raise RuntimeError(f"{base} is not a folder of this user's own")
+    os.chmod(base, 0o711)
+    return base
+
+
+#: Appended to an unpacked library's folder name: unpacked with its byte code.
+_UNPACKED_LAYOUT = "-pyc"
+
+
 def unpack_library(packed: dict[str, str]) -> Path:
     """Where a worker keeps a packed kit library: a folder of this user that others may
     pass through but not list or change (0711), unpacked once per digest; its files are
@@ -214,14 +233,8 @@ def unpack_library(packed: dict[str, str]) -> Path:
     digest = str(packed["digest"])
     if not re.fullmatch(r"[0-9a-f]{24}", digest):
         raise ValueError(f"a kit library's digest must be 24 hex digits; got {digest[:40]!r}")
-    # (gradkit-kits-N, of earlier versions, was 0700: a separate user could not read it)
-    base = Path(tempfile.gettempdir()) / f"gradkit-kit-libraries-{os.getuid()}"
-    base.mkdir(mode=0o711, exist_ok=True)
-    info = os.lstat(base)
-    if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.getuid():
-        raise RuntimeError(f"{base} is not a folder of this user's own")
-    os.chmod(base, 0o711)
-    where = base / digest
+    base = worker_cache()
+    where = base / f"{digest}{_UNPACKED_LAYOUT}"
     if (where / "gradkit" / "__init__.py").is_file():
         return where
     data = base64.b64decode(packed["zip"])
@@ -234,6 +247,10 @@ def unpack_library(packed: dict[str, str]) -> Path:
                 if not name.startswith("gradkit/") or ".." in name.split("/"):
                     raise ValueError(f"unexpected file {name!r} in a kit library")
             zf.extractall(scratch)
+        # Byte code beside the sources: the sandboxed kernel may not write any (its
+        # library is read-only), and would otherwise compile every module it imports
+        # anew in every notebook's kernel.
+        compileall.compile_dir(scratch, quiet=2, workers=1)
         for path in [scratch, *scratch.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         try:

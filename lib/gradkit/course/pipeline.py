@@ -71,7 +71,8 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
     :func:`gradkit.course.kit.pack_library` made it, or absent), ``siblings`` (file name
     -> JSON of the student's other notebooks of the assignment, put read-only beside it;
     optional), and
-    ``student``/``notebook`` for logs.
+    ``student``/``notebook`` for logs, ``profile`` (true: the result's ``profile`` holds
+    the notebook's phases, see :mod:`gradkit.course.profile`).
     """
     import nbformat
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
@@ -80,6 +81,12 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
 
     started = time.monotonic()
     settings = RunSettings(**payload["settings"])
+    profile = clock = None
+    if payload.get("profile"):
+        from .profile import KernelClock, Profile
+
+        clock = KernelClock()
+        profile = Profile(clock)
     try:
         if settings.sandbox:
             ok, why = _sandbox_here()
@@ -105,6 +112,7 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
             notebook_output_bytes=settings.notebook_output_bytes,
             sibling_notebooks=dict(payload.get("siblings") or {}),
         )
+        ep.profile, ep.kernel_clock = profile, clock
         with tempfile.TemporaryDirectory(prefix="gradkit-work-") as work:
             resources: dict[str, Any] = {"metadata": {"path": work}}
             with _env(NBGRADER_EXECUTION="autograde"):
@@ -113,7 +121,10 @@ def execute_notebook(payload: dict[str, Any]) -> dict[str, Any]:
         LimitOutput(max_lines=settings.max_lines, max_traceback=settings.max_traceback).preprocess(
             nb, resources
         )
-        return {"nb": nbformat.writes(nb), "seconds": time.monotonic() - started}
+        done = {"nb": nbformat.writes(nb), "seconds": time.monotonic() - started}
+        if profile is not None:
+            done["profile"] = profile.close(time.monotonic() - started)
+        return done
     except Exception as exc:  # one notebook's failure is reported, never raised at the grader
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return {"error": f"{last[:200]}", "seconds": time.monotonic() - started}

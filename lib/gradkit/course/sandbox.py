@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import stat
@@ -108,6 +109,10 @@ SANDBOX_IPC = "/gradkit-ipc"
 SANDBOX_OUT = "/gradkit-out"
 #: The ipc address prefix the kernel binds its five sockets under.
 IPC_PREFIX = f"{SANDBOX_IPC}/kernel"
+#: Where a kernel's matplotlib keeps its configuration and caches.
+MPLCONFIGDIR = f"{HOME}/.config/matplotlib"
+#: matplotlib's font list shared by this process's kernels (see :func:`font_list`).
+_fonts: dict[str, Path | None] = {}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -183,6 +188,13 @@ def _python_paths() -> list[Path]:
     real = Path(os.path.realpath(sys.executable)).parent.parent
     paths.add(real)
     return sorted(p for p in paths if p.is_dir())
+
+
+def _gradkit_root() -> Path:
+    """The folder holding the gradkit package the grader imports."""
+    import gradkit
+
+    return Path(gradkit.__file__).resolve().parents[1]
 
 
 def _system_binds() -> list[str]:
@@ -296,6 +308,7 @@ def command(
     uid: int = NOBODY,
     library: Path | None = None,
     home_files: list[Path] | None = None,
+    fonts: Path | None = None,
 ) -> list[str]:
     """The command that runs ``argv`` in the sandbox (see the module docstring).
 
@@ -306,6 +319,8 @@ def command(
     when the grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
     ``gradkit`` package of a student kit (:func:`gradkit.course.kit.kit_library`): the
     kernel sees it in place of gradkit's, so no reference is within its reach.
+    ``fonts`` is matplotlib's font list (:func:`font_list`), shown read-only where the
+    kernel's matplotlib looks for it.
     """
     bwrap = find_bwrap()
     if bwrap is None:
@@ -348,6 +363,10 @@ def command(
     args += [*parents(Path(HOME)), *_tmpfs(HOME, limits.home_size), "--chdir", HOME]
     for path in home_files or []:  # after the home's tmpfs, which would hide them
         args += ["--ro-bind", str(path), f"{HOME}/{path.name}"]
+    if fonts is not None:  # in folders the kernel may write in, but neither rename nor remove
+        for folder in (Path(MPLCONFIGDIR).parent, Path(MPLCONFIGDIR)):
+            args += ["--perms", "1777", "--dir", str(folder)]
+        args += ["--ro-bind", str(fonts), f"{MPLCONFIGDIR}/{fonts.name}"]
     args += [*_tmpfs(SANDBOX_IPC, 2**20), *_tmpfs(SANDBOX_OUT, limits.replies)]
     for path in readonly:
         args += [*parents(path), "--ro-bind", str(path), str(path)]
@@ -357,8 +376,11 @@ def command(
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
+        "MPLCONFIGDIR": MPLCONFIGDIR,
         "PYTHONNOUSERSITE": "1",
+        # the gradkit the grader imports (mounted above), even where the environment's
+        # own (an editable install of another checkout) is not mounted
+        "PYTHONPATH": str(_gradkit_root()),
         "PYTHONDONTWRITEBYTECODE": "1",
         **(env or {}),
     }
@@ -401,7 +423,7 @@ def user_command(
     kernel gets ``home`` as its home, ``library`` (a student kit) first on its path, and
     the variables of :data:`PASSED_ENV`. It sees the machine's files as that user may:
     what keeps the course secret and the reference from it are file permissions, which the
-    caller checks (:func:`gradkit.course.autograder.isolation.check_user_mode`).
+    caller checks (:func:`gradkit.course.autograder.isolation.check_private`).
     """
     if os.geteuid() != 0:
         raise SandboxUnavailable("the separate-user mode needs a root grader")
@@ -450,6 +472,72 @@ def probe_user() -> tuple[bool, str]:
         detail = (res.stderr.strip().splitlines() or ["no output"])[-1][:200]
         return False, f"a kernel could not start as user {uid} here: {detail}"
     return True, ""
+
+
+def font_list(build: bool = False) -> Path | None:
+    """matplotlib's list of the fonts a sandbox shows, for every kernel this process starts.
+
+    A kernel's matplotlib builds that list the first time it is imported (about 0.1 CPU
+    second) and keeps it in its configuration folder, which is on the sandbox's tmpfs and
+    gone with the kernel: every notebook would build it again. With ``build``, a sandboxed
+    Python (no student code) builds it once, the grader keeps it in its private cache
+    (:func:`gradkit.course.kit.worker_cache`), and
+    :meth:`SandboxedKernelManager.format_kernel_cmd` shows it read-only to every kernel.
+    Without ``build``, the one built earlier (by the fork server of the grading
+    processes, :mod:`gradkit.course.forkserver_warm`), or None: each kernel then builds
+    its own, as matplotlib does.
+    """
+    if "path" in _fonts or not build:
+        return _fonts.get("path")
+    _fonts["path"] = None
+    import hashlib
+    import json
+    import tempfile
+
+    code = (
+        "import os, sys, matplotlib.font_manager as fm\n"
+        "name = f'fontlist-v{fm.FontManager.__version__}.json'\n"
+        "path = os.path.join(os.environ['MPLCONFIGDIR'], name)\n"
+        "sys.stdout.write(name + '\\n' + open(path).read())\n"
+    )
+    uid = lease_uid() if os.geteuid() == 0 else NOBODY
+    try:
+        with tempfile.TemporaryDirectory(prefix="gradkit-fonts-") as tmp:
+            cmd = command([sys.executable, "-c", code], [], uid=uid)
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp)
+    except (OSError, SandboxUnavailable, subprocess.SubprocessError):
+        return None
+    finally:
+        if os.geteuid() == 0:
+            kill_user(uid)
+            release_uid(uid)
+    name, _, text = res.stdout.partition("\n")
+    try:
+        if res.returncode != 0 or not re.fullmatch(r"fontlist-v[0-9.]+\.json", name):
+            return None
+        fonts = json.loads(text)
+        # matplotlib lists the fonts in the order of a set: sorted, the same fonts give
+        # the same file (and name) in every run
+        for key in ("ttflist", "afmlist"):
+            fonts[key] = sorted(fonts[key], key=lambda f: json.dumps(f, sort_keys=True))
+        text = json.dumps(fonts, sort_keys=True, indent=2)
+    except (ValueError, KeyError, TypeError):
+        return None
+    from .kit import worker_cache
+
+    # Named by its content, so runs share it while the fonts stay the same, and a run that
+    # is killed leaves nothing new behind; written whole (a temporary file, then renamed).
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = worker_cache() / f"fonts-{digest}"
+    path = folder / name
+    if not path.is_file():
+        folder.mkdir(mode=0o755, exist_ok=True)
+        scratch = Path(tempfile.mkstemp(prefix=".fontlist-", dir=folder)[1])
+        scratch.write_text(text, encoding="utf-8")
+        os.chmod(scratch, 0o444)
+        os.replace(scratch, path)
+    _fonts["path"] = path
+    return path
 
 
 def probe() -> tuple[bool, str]:
@@ -646,6 +734,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             uid=self.sandbox_uid,
             library=library,
             home_files=home_files,
+            fonts=font_list(),
         )
         return self._in_group(cmd)
 

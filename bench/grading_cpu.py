@@ -1,0 +1,337 @@
+"""h) CPU seconds per graded notebook: `gradkit grade` against plain `nbgrader autograde`.
+
+For each assignment 01-05, a class of correct students (the solutions' answers in
+the release notebooks, as `gradkit demo` writes them) is graded in one run by:
+
+* `gradkit grade` with its defaults (a worker per core, the sandbox when the
+  machine has it);
+* plain serial `nbgrader autograde` (default configuration: test cells run
+  `grade(...)` in the student's kernel, every cell executed), on the same notebooks.
+
+The course is released and its student kit's library built before the measured run
+(the first grading run of an assignment builds it, once for the whole class).
+What is counted is every process the run starts, the sandboxed kernels in their
+own pid namespaces included: each run is started in a cpuacct control group of its
+own (root; kernels' groups of other controllers do not move them out of it), whose
+``cpuacct.usage`` is read when it is done. Without root, the machine-wide busy time
+of ``/proc/stat`` over the run is used instead (other work on the machine then
+counts too). Both figures are printed when both exist. The scores must be
+identical between the two graders and full marks for every student.
+
+``python -m bench.grading_cpu [--students N] [--assignments 01,03] [--profile]``
+prints one JSON line per assignment and the table rows; ``--profile`` also runs
+`gradkit grade --profile` and prints its per-phase table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = (
+    "01_linear_models",
+    "02_backprop",
+    "03_data_and_init",
+    "04_regularization",
+    "05_optimization",
+)
+#: The issue's target: mean CPU seconds per notebook over a correct class, sandbox on.
+GOAL_CPU_PER_NOTEBOOK = 1.5
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def _proc_stat_busy() -> float:
+    """Seconds of CPU the whole machine has been busy (not idle, not waiting for I/O)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    # guest time is already counted in user/nice
+    busy = sum(ticks[:8]) - idle
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+class _Accounting:
+    """A cpuacct group to run a command in, when this process may make one."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        if os.geteuid() == 0 and (CPUACCT / "cpuacct.usage").is_file():
+            path = CPUACCT / f"gradkit-bench-{os.getpid()}-{secrets.token_hex(3)}"
+            try:
+                path.mkdir()
+                self.path = path
+            except OSError:
+                self.path = None
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        if self.path is None:
+            return argv
+        return ["/bin/sh", "-c", f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"', "h", *argv]
+
+    def seconds(self) -> float | None:
+        if self.path is None:
+            return None
+        return int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        if self.path is not None:
+            for _ in range(100):
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+
+
+def measure(argv: list[str], **kw) -> dict:
+    """Run ``argv``; its CPU seconds (control group, and machine-wide) and wall seconds."""
+    acct = _Accounting()
+    try:
+        busy0, t0 = _proc_stat_busy(), time.perf_counter()
+        res = subprocess.run(acct.wrap(argv), capture_output=True, text=True, **kw)
+        wall = time.perf_counter() - t0
+        machine = _proc_stat_busy() - busy0
+        group = acct.seconds()
+    finally:
+        acct.close()
+    if res.returncode:
+        raise RuntimeError(f"{argv[2:5]} failed: {(res.stderr or res.stdout)[-400:]}")
+    return {
+        "cpu": group if group is not None else machine,
+        "machine": machine,
+        "wall": wall,
+        "stdout": res.stdout,
+        "counted": "cgroup" if group is not None else "machine",
+    }
+
+
+def _totals(db: Path, assignment: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return {
+            s.student.id: round(float(s.score), 3)
+            for s in gb.find_assignment(assignment).submissions
+        }
+
+
+def _env() -> dict[str, str]:
+    bindir = Path(sys.executable).parent
+    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def _nbgrader(root: Path, *args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "nbgrader"), *args]
+
+
+def prepare(tmp: Path, assignment: str, students: int) -> tuple[Path, Path, Path]:
+    """A gradkit course and a plain nbgrader course of ``assignment``, with the same
+    ``students`` correct submissions; (gradkit course, submissions, plain course)."""
+    import nbformat
+
+    from gradkit.course.demo import make_submission
+    from gradkit.course.directory import Course
+    from gradkit.course.kit import kit_library
+    from gradkit.course.nbgrader_plugins import MarkGradedCells
+
+    root = tmp / "gradkit"
+    shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    gk = [sys.executable, "-m", "gradkit", "--course", str(root)]
+    subprocess.run([*gk, "secret", "--new"], check=True, capture_output=True)
+    subprocess.run([*gk, "release", assignment], check=True, capture_output=True, env=_env())
+    course = Course(root)
+    # The student kit's library, which the sandboxed kernels import: built by the first
+    # grading run of an assignment and kept in the course (.gradkit/kits), so a class of
+    # any size pays for it once; built here, outside the measured run.
+    kit_library(course, assignment)
+    subs = tmp / "subs"
+    for k in range(students):
+        make_submission(course, assignment, subs / f"student{k:02d}", "full")
+    plain = tmp / "plain"
+    src = plain / "source" / assignment
+    src.mkdir(parents=True)
+    mark = MarkGradedCells()
+    for path in sorted((REPO / "solutions" / assignment).glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        for i, cell in enumerate(nb.cells):
+            mark.preprocess_cell(cell, {}, i)
+        nbformat.write(nb, str(src / path.name))
+    (plain / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.course_id = "bench"\n'
+        'c.CourseDirectory.ignore = ["*"]\n'
+    )
+    res = subprocess.run(
+        _nbgrader(plain, "generate_assignment", assignment),
+        cwd=plain,
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    if res.returncode:
+        raise RuntimeError(f"nbgrader generate_assignment failed: {res.stderr[-300:]}")
+    for k in range(students):
+        shutil.copytree(
+            subs / f"student{k:02d}", plain / "submitted" / f"student{k:02d}" / assignment
+        )
+    return root, subs, plain
+
+
+def _env_with(lib: str | None) -> dict[str, str]:
+    """The environment of a grading run, importing gradkit from ``lib`` when given."""
+    env = _env()
+    if lib:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [lib, env.get("PYTHONPATH", "")]))
+    return env
+
+
+def _grade(root: Path, subs: Path, assignment: str, sandbox: bool, profile: bool, lib=None):
+    argv = [sys.executable, "-m", "gradkit", "--course", str(root), "grade", assignment]
+    argv += ["--submissions", str(subs), "--no-progress"]
+    argv += [] if sandbox else ["--no-sandbox"]
+    argv += ["--profile"] if profile else []
+    return measure(argv, env=_env_with(lib))
+
+
+def run_assignment(
+    assignment: str,
+    students: int,
+    profile: bool,
+    plain: bool = True,
+    before: str | None = None,
+) -> dict:
+    """Grade one class of ``assignment``: with this gradkit, with the gradkit of the folder
+    ``before`` (its ``lib``) when given, and with plain nbgrader; each in a copy of the
+    same course, one after the other."""
+    from gradkit.course.sandbox import probe
+
+    sandbox, _ = probe()
+    with tempfile.TemporaryDirectory(prefix="gradkit-bench-cpu-") as tmp_name:
+        root, subs, plain_root = prepare(Path(tmp_name), assignment, students)
+        notebooks = students * len(list((root / "assignments" / assignment).glob("*.ipynb")))
+        row: dict = {"assignment": assignment, "notebooks": notebooks, "sandbox": sandbox}
+        if before:
+            old = Path(tmp_name) / "before"
+            shutil.copytree(root, old)
+            code = (
+                "import sys; from gradkit.course.directory import Course; "
+                "from gradkit.course.kit import kit_library; "
+                "kit_library(Course(sys.argv[1]), sys.argv[2])"
+            )
+            subprocess.run(
+                [sys.executable, "-c", code, str(old), assignment],
+                check=True,
+                capture_output=True,
+                env=_env_with(before),
+            )
+            gk_old = _grade(old, subs, assignment, sandbox, profile, before)
+            row["before"] = {k: v for k, v in gk_old.items() if k != "stdout"}
+            if profile:
+                row["before_profile"] = gk_old["stdout"]
+            row["before_scores"] = _totals(old / "gradebook.db", assignment)
+        gk = _grade(root, subs, assignment, sandbox, profile)
+        row["gradkit"] = {k: v for k, v in gk.items() if k != "stdout"}
+        row["scores"] = _totals(root / "gradebook.db", assignment)
+        if profile:
+            row["profile"] = gk["stdout"]
+        if plain:
+            nb = measure(_nbgrader(plain_root, "autograde", assignment), cwd=plain_root, env=_env())
+            row["nbgrader"] = {k: v for k, v in nb.items() if k != "stdout"}
+            row["nbgrader_scores"] = _totals(plain_root / "gradebook.db", assignment)
+    return row
+
+
+def rows_of(results: list[dict]) -> list[dict]:
+    rows = []
+    names = [r["assignment"] for r in results]
+    everything = {"assignment": "all", "notebooks": sum(r["notebooks"] for r in results)}
+    for key in ("gradkit", "before", "nbgrader"):
+        if all(key in r for r in results):
+            everything[key] = {
+                "cpu": sum(r[key]["cpu"] for r in results),
+                "wall": sum(r[key]["wall"] for r in results),
+            }
+    everything["same"] = all(_same(r) for r in results)
+    for r in results + ([everything] if len(names) > 1 else []):
+        n = r["notebooks"]
+        same = r["same"] if "same" in r else _same(r)
+        per = r["gradkit"]["cpu"] / n
+        measured = f"gradkit {per:.2f} CPU s/notebook ({r['gradkit']['wall']:.0f} s wall)"
+        result = []
+        if "before" in r:
+            old = r["before"]["cpu"] / n
+            measured += f"; before {old:.2f} ({r['before']['wall']:.0f} s wall)"
+            result.append(f"{old / per:.2f}× less CPU than before")
+        if "nbgrader" in r:
+            measured += f"; nbgrader {r['nbgrader']['cpu'] / n:.2f}"
+            result.append(f"{r['nbgrader']['cpu'] / r['gradkit']['cpu']:.1f}× less than nbgrader")
+        result.append(f"scores {'identical' if same else 'DIFFER'}")
+        rows.append(
+            {
+                "benchmark": f"h) CPU per notebook, {r['assignment']}, {n} correct notebooks",
+                "measured": measured,
+                "result": "; ".join(result),
+                "goal": f"≤ {GOAL_CPU_PER_NOTEBOOK:g} CPU s/notebook (sandboxed)",
+                "met": per <= GOAL_CPU_PER_NOTEBOOK and same,
+            }
+        )
+    return rows
+
+
+def _same(r: dict) -> bool:
+    """Every student at the same total, and the same totals from every grader of the row."""
+    if len(set(r["scores"].values())) != 1:
+        return False
+    return all(r.get(k, r["scores"]) == r["scores"] for k in ("before_scores", "nbgrader_scores"))
+
+
+def run(quick: bool = False) -> list[dict]:
+    students = 1 if quick else 4
+    return rows_of([run_assignment(a, students, profile=False) for a in ASSIGNMENTS])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.grading_cpu", description=__doc__)
+    p.add_argument("--students", type=int, default=4)
+    p.add_argument("--assignments", default="01,02,03,04,05", help="e.g. 01,03")
+    p.add_argument("--profile", action="store_true", help="also print gradkit grade --profile")
+    p.add_argument("--no-nbgrader", action="store_true", help="skip plain nbgrader")
+    p.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also grade with the gradkit of this checkout (DIR/lib), side by side",
+    )
+    args = p.parse_args(argv)
+    wanted = [a for a in ASSIGNMENTS if a[:2] in args.assignments.split(",")]
+    if not wanted:
+        p.error(f"no assignment matches {args.assignments!r}")
+    results = []
+    for assignment in wanted:
+        before = str(Path(args.before).resolve() / "lib") if args.before else None
+        r = run_assignment(
+            assignment, args.students, args.profile, plain=not args.no_nbgrader, before=before
+        )
+        prof, old = r.pop("profile", ""), r.pop("before_profile", "")
+        print(json.dumps(r), flush=True)
+        if old:
+            print(f"before ({args.before}):\n{old}", flush=True)
+        if prof:
+            print(prof, flush=True)
+        results.append(r)
+    from .__main__ import print_table
+
+    print_table(rows_of(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
