@@ -1,0 +1,61 @@
+"""Done once in the fork server of the grading processes, before any notebook is graded.
+
+:mod:`gradkit.course.isolate` forks one process per notebook from a fork server that
+imports this module first. What is done here is inherited by every grading process
+instead of being redone in each:
+
+* every spec module and the library code they reference (``all_specs()``), which a
+  grading process otherwise imports (and, without ``.pyc`` files, compiles) when it
+  reaches its first test cell, the library's fingerprint that names the outcome cache's
+  folder (:mod:`gradkit.grading.outcome_cache`), and nbformat's compiled notebook
+  validator;
+* the sandbox probe (a sandboxed Python started once), when the grading run asked for
+  the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`): a grading process refuses to
+  run a sandboxed notebook on a machine that cannot sandbox
+  (:func:`gradkit.course.pipeline.execute_notebook`), and keeps the answer per process;
+  then matplotlib's font list, which every sandboxed kernel reads instead of building
+  its own (:func:`gradkit.course.sandbox.font_list`).
+
+Last, ``gc.freeze()``: the collector of a forked process then leaves all of this alone,
+instead of walking (and so copying, page by page) the fork server's whole heap.
+
+Nothing here depends on a student: it runs before the first notebook, so every grading
+process starts from the same state.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .lean import skip_slow_imports
+
+skip_slow_imports()
+
+
+def warm() -> None:
+    """Load the specs and, when asked (:data:`~gradkit.course.isolate.PROBE_ENV`), probe the
+    sandbox. A failure is left for each grading process to meet and report: the fork
+    server must start whatever happens here."""
+    import gc
+
+    import nbformat
+    from nbformat.v4 import new_notebook
+
+    from ..grading.outcome_cache import library_fingerprint
+    from ..grading.specs import all_specs
+    from .isolate import PROBE_ENV
+    from .pipeline import _sandbox_here
+    from .sandbox import font_list
+
+    try:
+        all_specs()
+        library_fingerprint()  # of the code imported here, which every grading process runs
+        nbformat.validate(new_notebook())
+        if os.environ.get(PROBE_ENV) == "1" and _sandbox_here()[0]:
+            font_list(build=True)
+    except Exception:  # noqa: BLE001 - redone, and reported, per notebook
+        pass
+    gc.freeze()
+
+
+warm()
