@@ -63,6 +63,8 @@ PY="${{GRADKIT_PYTHON:-/opt/gradkit/bin/python}}"
 export GRADKIT_AUTOGRADER_SANDBOX="${{GRADKIT_AUTOGRADER_SANDBOX:-{policy}}}"
 # Without namespaces, a separate user grades: lock what it must not read (this container's).
 export GRADKIT_AUTOGRADER_LOCK="${{GRADKIT_AUTOGRADER_LOCK:-1}}"
+# A fresh container per submission: the outcome cache would be written and never read.
+export GRADKIT_CACHE="${{GRADKIT_CACHE:-off}}"
 "$PY" -m gradkit.course.autograder.gradescope --root "$ROOT" --grader "$ROOT/source/grader" \\
     --hidden-visibility {hidden}
 status=$?

@@ -54,6 +54,8 @@ PY="${{GRADKIT_PYTHON:-/opt/gradkit/bin/python}}"
 export GRADKIT_AUTOGRADER_SANDBOX="${{GRADKIT_AUTOGRADER_SANDBOX:-{policy}}}"
 # Without namespaces, a separate user grades: lock what it must not read (this container's).
 export GRADKIT_AUTOGRADER_LOCK="${{GRADKIT_AUTOGRADER_LOCK:-1}}"
+# A fresh container per submission: the outcome cache would be written and never read.
+export GRADKIT_CACHE="${{GRADKIT_CACHE:-off}}"
 if [ -z "${{GRADKIT_PYTHON:-}}" ]; then  # the library with its references: never in the image
     /opt/gradkit/bin/pip install --quiet --no-index --no-deps "$HERE"/{wheel}
 fi
