@@ -67,3 +67,32 @@ def test_doctor_says_whether_validate_runs_gradkits_check(tmp_path, monkeypatch)
     (folder / "gradkit.json").write_text(json.dumps(config))
     enabled, where = jupyter.extension_enabled()
     assert enabled and "gradkit.json" in where
+
+
+def test_a_checks_ready_kernel_starts_with_the_graders_kernel_arguments():
+    from gradkit.course.execute import KERNEL_ARGS
+    from gradkit.course.readykernel import KERNEL_ARGS as READY_ARGS
+
+    assert READY_ARGS == KERNEL_ARGS
+
+
+def test_the_deferred_iri_grammar_still_checks_iris():
+    """`gradkit check` defers rfc3987_syntax's import (0.7 s): jsonschema's iri format must
+    work as before, and the real module load only when used. In a fresh interpreter, as
+    this one has imported jsonschema already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from gradkit.course.lazyimports import defer_iri_grammar\n"
+        "defer_iri_grammar()\n"
+        "import nbformat\n"
+        "from jsonschema import FormatChecker\n"
+        "before = 'lark' in sys.modules\n"
+        "checker = FormatChecker()\n"
+        "print(before, checker.conforms('http://example.org/a', 'iri'),"
+        " checker.conforms('http://exa mple.org/', 'iri'), 'lark' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "False", "True"]
