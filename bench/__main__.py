@@ -8,7 +8,7 @@ import platform
 
 import numpy as np
 
-from . import attacks, gradcheck_bench, grading, kit, losses, selfcheck_gap, train_step
+from . import attacks, gradcheck_bench, grading, kit, losses, selfcheck_gap, train_step, validate
 from .common import load_average
 
 COLUMNS = ("benchmark", "measured", "result", "goal", "met")
@@ -63,7 +63,16 @@ def main(argv=None) -> int:
     print(environment())
     print(f"load average before: {load_average()}")
     rows = []
-    for mod in (losses, train_step, gradcheck_bench, grading, selfcheck_gap, attacks, kit):
+    for mod in (
+        losses,
+        train_step,
+        gradcheck_bench,
+        grading,
+        selfcheck_gap,
+        attacks,
+        kit,
+        validate,
+    ):
         rows += mod.run(quick=args.quick)
     print_table(rows)
     print(
