@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 def _run(*args, cwd=None):
     return subprocess.run(
@@ -96,3 +98,23 @@ def test_the_deferred_iri_grammar_still_checks_iris():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "False", "True"]
+
+
+@pytest.mark.slow
+@pytest.mark.a01
+def test_speed_checks_time_the_reference_in_the_kernel_started_ahead_for_it():
+    """A Validate worker starts the reference's kernel before the notebook is known: the
+    speed checks use it (full marks for the solution), and the check stops it."""
+    from pathlib import Path
+
+    from gradkit.course.readykernel import REFERENCE_MODULES, ReadyKernel
+    from gradkit.course.selfcheck import check_notebook
+
+    notebook = Path(__file__).resolve().parents[1] / "solutions/01_linear_models"
+    reference = ReadyKernel(REFERENCE_MODULES).start()
+    pid = reference.km.provisioner.process.pid
+    results = check_notebook(notebook / "linear_classifiers.ipynb", reference=reference)
+    timed = [c for r in results for c in r.checks if c.name.startswith("fast enough")]
+    assert timed and all(c.passed for c in timed)
+    assert sum(r.score for r in results) == sum(r.points for r in results)
+    assert reference.km is None and not Path(f"/proc/{pid}").exists()

@@ -186,7 +186,7 @@ def test_a_warm_validate_inherits_nothing_from_the_one_before(student, tmp_path)
     assert _score(second) == {"score": 4.0, "points": 4.0}
     assert [h["ready"] for h in service.history] == [False, True]
     assert service.history[0]["pid"] != service.history[1]["pid"]
-    assert kernels and len(last) == 2, "a waiting worker has started its kernel"
+    assert kernels and len(last) >= 2, "a waiting worker has started its kernels"
     # Each worker, and the kernel it ran, is gone once it has answered; so is the last
     # one, waiting, once the service stops.
     assert all(_gone(pid, 30) for pid in [h["pid"] for h in service.history] + kernels + last)

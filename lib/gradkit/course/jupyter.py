@@ -64,14 +64,17 @@ REFUSALS = {
 }
 
 
-def validate(path: Path, kernel: ReadyKernel | None = None) -> dict[str, Any]:
+def validate(
+    path: Path, kernel: ReadyKernel | None = None, reference: ReadyKernel | None = None
+) -> dict[str, Any]:
     """nbgrader's Validate reply for ``path``, computed by gradkit's self-check (in
-    ``kernel``, a started :class:`~gradkit.course.readykernel.ReadyKernel`, if given)."""
+    ``kernel``, a started :class:`~gradkit.course.readykernel.ReadyKernel`, and with the
+    speed checks' reference in ``reference``, if given)."""
     from .directory import UserError
     from .selfcheck import check_notebook
 
     try:
-        results = check_notebook(Path(path), kernel=kernel)
+        results = check_notebook(Path(path), kernel=kernel, reference=reference)
     except UserError as exc:
         return {"success": False, "value": str(exc)}
     failed = []

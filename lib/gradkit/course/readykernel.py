@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ReadyKernel", "KERNEL_ARGS", "WARM_MODULES"]
+__all__ = ["ReadyKernel", "KERNEL_ARGS", "WARM_MODULES", "REFERENCE_MODULES", "needs_reference"]
 
 #: The kernel's arguments: in-memory history, as the grader's kernels
 #: (``gradkit.course.execute.KERNEL_ARGS``; a test holds the two equal).
@@ -51,6 +51,26 @@ WARM_MODULES = (
     "gradkit.solver",
     "gradkit.vis",
     "gradkit.yours",
+)
+#: What the kernel of the speed checks' reference imports ahead: the modules of the graded
+#: functions' references (no matplotlib: it only times them).
+REFERENCE_MODULES = (
+    "numpy",
+    "threadpoolctl",
+    "gradkit.grading.bridge_kernel",
+    "gradkit.dropout",
+    "gradkit.gradcheck",
+    "gradkit.init",
+    "gradkit.layers",
+    "gradkit.linear",
+    "gradkit.losses",
+    "gradkit.models",
+    "gradkit.normalization",
+    "gradkit.optim",
+    "gradkit.preprocessing",
+    "gradkit.regularization",
+    "gradkit.schedules",
+    "gradkit.solver",
 )
 #: Seconds a kernel gets to start and import :data:`WARM_MODULES` before a check gives up
 #: waiting for the imports (the notebook then runs anyway and imports what it needs).
@@ -170,3 +190,21 @@ class ReadyKernel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def needs_reference(spec_names: list[str]) -> bool:
+    """Whether a check of these tests times the reference in a kernel of its own: a speed
+    check in the full library (a student kit leaves speed to the grader)."""
+    from ..grading.checks import Speed
+    from ..grading.replay import installed_kit
+    from ..grading.specs import all_specs
+
+    if installed_kit() is not None:
+        return False
+    specs = all_specs()
+    return any(
+        isinstance(check, Speed)
+        for name in spec_names
+        if name in specs
+        for check in specs[name].checks
+    )

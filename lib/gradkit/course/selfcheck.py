@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .directory import UserError, ensure_tools_on_path
-from .readykernel import ReadyKernel
+from .readykernel import REFERENCE_MODULES, ReadyKernel, needs_reference
 
 if TYPE_CHECKING:
     from ..grading.result import TestResult
@@ -37,6 +37,7 @@ def check_notebook(
     timeout: float = DEFAULT_TIMEOUT,
     practice: bool = True,
     kernel: ReadyKernel | None = None,
+    reference: ReadyKernel | None = None,
 ) -> list[TestResult]:
     """Run ``path`` and return the result of every test cell, in notebook order.
 
@@ -48,20 +49,30 @@ def check_notebook(
 
     The notebook runs in ``kernel`` (started, unused; it is shut down at the end) or in
     one started here first, before the imports this check needs, so that it starts up
-    while they load.
+    while they load. Speed checks time the reference in ``reference`` (likewise), or in
+    a kernel started here as soon as the notebook shows it has speed checks.
     """
     path = Path(path)
     if kernel is None:
         if not path.is_file():
             raise UserError(f"notebook {path} not found")
         kernel = ReadyKernel().start()
+    kernels = [kernel, *([reference] if reference is not None else [])]
     try:
-        return _check(path, timeout, practice, kernel)
+        return _check(path, timeout, practice, kernel, reference, kernels)
     finally:
-        kernel.close()
+        for each in kernels:
+            each.close()
 
 
-def _check(path: Path, timeout: float, practice: bool, kernel: ReadyKernel) -> list[TestResult]:
+def _check(
+    path: Path,
+    timeout: float,
+    practice: bool,
+    kernel: ReadyKernel,
+    reference: ReadyKernel | None,
+    kernels: list[ReadyKernel],
+) -> list[TestResult]:
     import nbformat
 
     from ..grading.result import TestResult
@@ -87,6 +98,9 @@ def _check(path: Path, timeout: float, practice: bool, kernel: ReadyKernel) -> l
     if not _test_cells(nb):
         raise UserError(f"{path} has no test cells (is it a gradkit assignment notebook?)")
     _same_kit(path, nb)
+    if reference is None and needs_reference([_spec_name(c) for c in _test_cells(nb)]):
+        reference = ReadyKernel(REFERENCE_MODULES).start()  # starts while the notebook runs
+        kernels.append(reference)
     # Data files the notebook may read, and the other notebooks of the assignment
     # (gradkit.yours.load reads one for a demo), read-only as the grader gives them, in
     # the kernel's private working folder.
@@ -104,6 +118,7 @@ def _check(path: Path, timeout: float, practice: bool, kernel: ReadyKernel) -> l
         interrupt_on_timeout=True,
         raise_on_iopub_timeout=False,
         hidden_token=practice_token() if practice else None,
+        reference_kernel=reference.km if reference is not None else None,
     )
     resources = {"metadata": {"path": str(kernel.folder)}, "nbgrader": {}}
     from .pipeline import _env
@@ -153,6 +168,11 @@ def _same_kit(path: Path, nb) -> None:
             f"{', '.join(names)} of {path.name}{known}; install the kit of that notebook's "
             "assignment"
         )
+
+
+def _spec_name(cell) -> str:
+    grade_id = str(cell.metadata["nbgrader"].get("grade_id", ""))
+    return grade_id.removeprefix("test_")
 
 
 def _test_cells(nb) -> list:

@@ -37,17 +37,21 @@ def main() -> int:
     # Asked to stop (the server stops): leave through the ``finally`` that stops the kernel.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from .lazyimports import defer_iri_grammar
-    from .readykernel import ReadyKernel
+    from .readykernel import REFERENCE_MODULES, ReadyKernel, needs_reference
 
     defer_iri_grammar()
     kernel = ReadyKernel().start()
+    reference: ReadyKernel | None = None
     try:
         # What the check imports, while the kernel starts.
         from ..grading import specs
         from . import execute, jupyter, selfcheck  # noqa: F401
 
-        specs.all_specs()
+        if needs_reference(list(specs.all_specs())):  # the full library times the reference
+            reference = ReadyKernel(REFERENCE_MODULES).start()
         kernel.wait()
+        if reference is not None:
+            reference.wait()
         out.write(READY + "\n")
         out.flush()
         line = sys.stdin.readline()
@@ -59,7 +63,7 @@ def main() -> int:
             reply = {"success": False, "value": "gradkit: a malformed Validate request"}
         else:
             try:
-                reply = jupyter.validate(path, kernel=kernel)
+                reply = jupyter.validate(path, kernel=kernel, reference=reference)
             except Exception as exc:  # one line, never a traceback, in the dialog
                 first = str(exc).splitlines()[0][:200] if str(exc) else ""
                 reply = {
@@ -73,6 +77,8 @@ def main() -> int:
         return 0
     finally:
         kernel.close()
+        if reference is not None:
+            reference.close()
 
 
 if __name__ == "__main__":
