@@ -12,13 +12,13 @@ the command, and JupyterLab's Validate through gradkit's server extension, first
   repetition, so each repetition has a first.
 
 Each figure is the best of the first 3 and the median of ``repeats`` (10) repetitions, and
-every reply must say full marks. ``--compare LIB`` also runs the command and the server on
-another checkout's ``lib`` folder, the two taking turns, so that both meet the same load
-(the "before" figures); the benchmark itself imports nothing of gradkit.
+every reply must say full marks. ``--lib LABEL=DIR`` (repeatable) runs the command and the
+server on the gradkit of other checkouts' ``lib`` folders, taking turns, so that all meet
+the same load (the "before" figures); the benchmark itself imports nothing of gradkit.
 
-    python -m bench.validate                        # the figures (about 6 minutes)
-    python -m bench.validate --quick                # 3 repetitions
-    python -m bench.validate --compare ../main/lib  # and another checkout's, in turn
+    python -m bench.validate                 # the figures (about 6 minutes)
+    python -m bench.validate --quick         # 3 repetitions
+    python -m bench.validate --lib before=../main/lib --lib after=lib   # in turn
 """
 
 from __future__ import annotations
@@ -196,13 +196,13 @@ def measure(libs: dict[str, Path], repeats: int, log=print) -> dict[str, dict]:
     return out
 
 
-def run(quick: bool = False, compare: Path | None = None) -> list[dict]:
-    """The rows of this benchmark; with ``compare``, also that gradkit's (labelled "before")."""
+def run(quick: bool = False, libs: dict[str, Path] | None = None) -> list[dict]:
+    """The rows of this benchmark, for this checkout's gradkit or for each of ``libs``
+    (label -> lib folder), measured in turn."""
     repeats = 3 if quick else 10
-    libs = {"": ROOT / "lib"}
-    if compare is not None:
-        libs = {"before: ": compare, "after: ": ROOT / "lib"}
-    figures = measure(libs, repeats)
+    figures = measure(
+        {f"{k}: ": v for k, v in libs.items()} if libs else {"": ROOT / "lib"}, repeats
+    )
     rows = []
     for what, entry in figures.items():
         wall = entry["wall"]
@@ -230,18 +230,24 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.validate", description=__doc__)
     p.add_argument("--quick", action="store_true", help="3 repetitions instead of 10")
     p.add_argument(
-        "--compare",
-        type=Path,
-        metavar="LIB",
-        help="also measure the gradkit of another checkout's lib folder, taking turns "
-        "(its rows are labelled before:)",
+        "--lib",
+        action="append",
+        metavar="LABEL=DIR",
+        help="measure the gradkit of this lib folder (of any checkout), its rows labelled "
+        "LABEL; repeat it to measure several in turn (default: this checkout's)",
     )
     args = p.parse_args(argv)
+    libs = {}
+    for item in args.lib or []:
+        label, sep, folder = item.partition("=")
+        if not sep or not (Path(folder) / "gradkit").is_dir():
+            p.error(f"--lib {item}: expected LABEL=DIR, DIR holding a gradkit package")
+        libs[label] = Path(folder).resolve()
     from .__main__ import print_table
     from .common import load_average
 
     print(f"load average before: {load_average()}")
-    rows = run(quick=args.quick, compare=args.compare.resolve() if args.compare else None)
+    rows = run(quick=args.quick, libs=libs)
     print_table(rows)
     print(f"load average after: {load_average()}")
     return 0
