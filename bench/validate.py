@@ -2,8 +2,9 @@
 the command, and JupyterLab's Validate through gradkit's server extension, first and second.
 
 * **cold check**: ``python -m gradkit check NOTEBOOK`` as a fresh process on each of 01's
-  two solution notebooks (a copy of ``solutions/01_linear_models``), wall time from the
-  command's start to its exit, and the CPU seconds of the command and its kernels.
+  two notebooks as a student with every answer right hands them in (the release, answer
+  cells filled from ``solutions/``), wall time from the command's start to its exit, and
+  the CPU seconds of the command and its kernels.
 * **Validate**: a Jupyter server with gradkit's extension (as `jupyter lab` starts it) on the
   same copy; nbgrader's Validate request (``POST /assignments/validate``, what the toolbar
   button sends) timed from the request to the reply. *first* is the first Validate after the
@@ -28,7 +29,6 @@ import json
 import os
 import re
 import resource
-import shutil
 import socket
 import statistics
 import subprocess
@@ -43,8 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = ROOT / "solutions" / "01_linear_models"
 NOTEBOOKS = ("linear_regression.ipynb", "linear_classifiers.ipynb")
 #: Seconds between the first and the second Validate: a student reads the verdict and
-#: edits before validating again; gradkit uses them to get the next kernel ready.
-THINK_SECONDS = 5.0
+#: edits before validating again; gradkit uses them to get the next worker ready (about
+#: 3 s on the idle machine, longer under load; the server's log says whether it was).
+THINK_SECONDS = 10.0
 #: Goals of issue 20: a second Validate of a correct notebook, a cold `gradkit check` of
 #: a correct 01 notebook (seconds, wall).
 GOAL_SECOND_VALIDATE = 2.0
@@ -82,6 +83,24 @@ def cold_check(notebook: Path, env: dict[str, str]) -> tuple[float, float, str]:
     return wall, cpu, f"{found.group(1)}/{found.group(2)}"
 
 
+def _student_notebooks(dest: Path) -> None:
+    """A student's correct notebooks of 01: the release with every answer cell filled in
+    from the solutions (what `gradkit demo`'s full marks student hands in), made by this
+    checkout's gradkit in a process of its own."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gradkit.course.demo import make_submission\n"
+        "from gradkit.course.directory import Course\n"
+        "make_submission(Course(Path(sys.argv[1])), sys.argv[2], Path(sys.argv[3]), 'full')\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), ASSIGNMENT.name, str(dest)],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "lib")},
+        check=True,
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,7 +113,7 @@ class Server:
     def __init__(self, root: Path, env: dict[str, str], log: Path):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(log, "a")
+        self.log = open(log, "w")
         argv = [
             sys.executable,
             "-m",
@@ -118,6 +137,16 @@ class Server:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"the Jupyter server did not start; see {log}")
+
+    def worker_was_ready(self) -> bool | None:
+        """Whether the last Validate found its worker ready, as the server's log says
+        (None for a gradkit that logs no such line)."""
+        self.log.flush()
+        found = re.findall(r"Validate of \S+ in [\d.]+ s \(its worker was (\w+)\)", self.text())
+        return found[-1] == "ready" if found else None
+
+    def text(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def validate(self, path: str) -> tuple[float, dict]:
         """Seconds from nbgrader's Validate request to its reply, and the reply."""
@@ -160,17 +189,21 @@ def measure(libs: dict[str, Path], repeats: int, log=print) -> dict[str, dict]:
     taking turns: "label: what" -> {"wall": [...], "cpu": [...], "totals": {...}}."""
     out: dict[str, dict] = {}
 
-    def record(what: str, wall: float, total: str, cpu: float | None = None) -> None:
-        entry = out.setdefault(what, {"wall": [], "cpu": [], "totals": set()})
+    def record(
+        what: str, wall: float, total: str, cpu: float | None = None, ready: bool | None = None
+    ) -> None:
+        entry = out.setdefault(what, {"wall": [], "cpu": [], "totals": set(), "ready": []})
         entry["wall"].append(wall)
         if cpu is not None:
             entry["cpu"].append(cpu)
+        if ready is not None:
+            entry["ready"].append(ready)
         entry["totals"].add(total)
 
     with tempfile.TemporaryDirectory(prefix="gradkit-bench-validate-") as tmp:
         base = Path(tmp)
         root = base / "course"
-        shutil.copytree(ASSIGNMENT, root / "01_linear_models")
+        _student_notebooks(root / "01_linear_models")
         envs = {label: _env(lib, base / "runtime") for label, lib in libs.items()}
         for env in envs.values():  # untimed: disk caches, compiled bytecode
             cold_check(root / "01_linear_models" / NOTEBOOKS[0], env)
@@ -189,7 +222,13 @@ def measure(libs: dict[str, Path], repeats: int, log=print) -> dict[str, dict]:
                         record(f"{label}Validate first {name}", first, _full_marks(reply))
                         time.sleep(THINK_SECONDS)
                         second, reply = server.validate(f"01_linear_models/{name}")
-                        record(f"{label}Validate second {name}", second, _full_marks(reply))
+                        ready = server.worker_was_ready()
+                        record(
+                            f"{label}Validate second {name}",
+                            second,
+                            _full_marks(reply),
+                            ready=ready,
+                        )
                     finally:
                         server.stop()
                     log(f"  {label}Validate {name} #{i + 1}: {first:.2f} s, then {second:.2f} s")
@@ -214,11 +253,14 @@ def run(quick: bool = False, libs: dict[str, Path] | None = None) -> list[dict]:
             goal = GOAL_COLD_CHECK
         elif "Validate second" in what:
             goal = GOAL_SECOND_VALIDATE
+        result = ", ".join(sorted(entry["totals"]))
+        if entry["ready"]:
+            result += f"; worker ready {sum(entry['ready'])} of {len(entry['ready'])}"
         rows.append(
             {
                 "benchmark": f"h) {what}",
                 "measured": measured,
-                "result": ", ".join(sorted(entry["totals"])),
+                "result": result,
                 "goal": f"<= {goal:g} s (median)" if goal else "",
                 "met": None if goal is None else statistics.median(wall) <= goal,
             }
