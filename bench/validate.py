@@ -17,7 +17,7 @@ every reply must say full marks. ``--lib LABEL=DIR`` (repeatable) runs the comma
 server on the gradkit of other checkouts' ``lib`` folders, taking turns, so that all meet
 the same load (the "before" figures); the benchmark itself imports nothing of gradkit.
 
-    python -m bench.validate                 # the figures (about 6 minutes)
+    python -m bench.validate                 # the figures (about 8 minutes)
     python -m bench.validate --quick         # 3 repetitions
     python -m bench.validate --lib before=../main/lib --lib after=lib   # in turn
 """
