@@ -19,6 +19,7 @@ from . import (
     outcome_cache,
     selfcheck_gap,
     train_step,
+    validate,
 )
 from .common import load_average
 
@@ -85,6 +86,7 @@ def main(argv=None) -> int:
         kit,
         dask_throughput,
         outcome_cache,
+        validate,
     )
     for mod in modules:
         rows += mod.run(quick=args.quick)

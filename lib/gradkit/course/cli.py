@@ -231,6 +231,9 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from .lazyimports import defer_iri_grammar
+
+    defer_iri_grammar()  # 0.7 s of jsonschema's import no check uses
     from .selfcheck import check_notebook, verdict_lines
 
     results = check_notebook(
@@ -493,10 +496,12 @@ def main(argv=None) -> int:
     skip_slow_imports()  # before anything imports nbformat (see gradkit.course.lean)
     args = build_parser().parse_args(argv)
     try:
-        from ..grading.replay import installed_kit
+        kit = None
+        if args.command not in KIT_COMMANDS:  # check starts its kernel before such imports
+            from ..grading.replay import installed_kit
 
-        kit = installed_kit()
-        if kit is not None and args.command not in KIT_COMMANDS:
+            kit = installed_kit()
+        if kit is not None:
             raise UserError(
                 f"this gradkit is the student kit of {kit.assignment}: `gradkit {args.command}` "
                 "runs in the instructor's repository (students: gradkit check NOTEBOOK)"

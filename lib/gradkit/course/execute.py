@@ -42,6 +42,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
+from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ..grading.bridge import BridgeCallee, Channel
@@ -205,6 +206,13 @@ class GradkitExecute(Execute):
         help="A folder with the student kit's gradkit package: the sandboxed student kernel "
         "sees it in place of the full library (the reference's kernel keeps the library).",
     ).tag(config=True)
+    reference_kernel = AnyTrait(
+        None,
+        allow_none=True,
+        help="Unsandboxed only: a kernel manager with a kernel already started (a "
+        "self-check starts it ahead) for the speed checks' reference, instead of one "
+        "started when the first speed check needs it. It is shut down with the notebook.",
+    )
     sibling_notebooks = Dict(
         key_trait=Unicode(),
         value_trait=Unicode(),
@@ -465,6 +473,8 @@ class GradkitExecute(Execute):
         sandbox as the student's and with no student code in it, where the speed checks
         time the reference the way they time the student's function."""
         run = self._run
+        if self._ref is None and self.reference_kernel is not None and not self.sandbox:
+            await self._adopt_reference(self.reference_kernel)
         if self._ref is None:
             uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
             km = SandboxedKernelManager(
@@ -520,6 +530,24 @@ class GradkitExecute(Execute):
             return future.result()
 
         return BridgeCallee(execute, ref["channel"], budget=budget)
+
+    async def _adopt_reference(self, km: Any) -> None:
+        """Use ``km``'s started kernel as the reference's (see :attr:`reference_kernel`)."""
+        kc = km.client()
+        started = kc.start_channels()
+        if asyncio.iscoroutine(started):
+            await started
+        await kc.wait_for_ready(timeout=60)
+        out = self._run.folders["out"]
+        self._ref = {"km": km, "uid": None, "imported": set(), "kc": kc}
+        self._ref["channel"] = Channel(
+            self._run.folders["req"],
+            lambda: out,
+            str(self._run.dir("req")),
+            str(out.path),
+            numbers=self._channel.numbers,
+            problems=self._channel.problems,
+        )
 
     async def _stop_reference(self) -> None:
         ref, self._ref = self._ref, None

@@ -15,14 +15,14 @@ not cover loses points here too.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-
-from ..grading.result import TestResult
 from .directory import UserError, ensure_tools_on_path
-from .results import results_from_notebook
+from .readykernel import REFERENCE_MODULES, ReadyKernel, needs_reference
+
+if TYPE_CHECKING:
+    from ..grading.result import TestResult
 
 __all__ = ["check_notebook", "verdict_lines", "DEFAULT_TIMEOUT"]
 
@@ -33,7 +33,11 @@ MAX_SIBLING_BYTES = 50_000_000
 
 
 def check_notebook(
-    path: Path, timeout: float = DEFAULT_TIMEOUT, practice: bool = True
+    path: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    practice: bool = True,
+    kernel: ReadyKernel | None = None,
+    reference: ReadyKernel | None = None,
 ) -> list[TestResult]:
     """Run ``path`` and return the result of every test cell, in notebook order.
 
@@ -42,8 +46,38 @@ def check_notebook(
     run, so the self-check's score carries the same risk as the graded one. A test
     cell that is not a registered spec (an instructor's own asserts) is scored with
     nbgrader's rule and reported as a result without checks.
+
+    The notebook runs in ``kernel`` (started, unused; it is shut down at the end) or in
+    one started here first, before the imports this check needs, so that it starts up
+    while they load. Speed checks time the reference in ``reference`` (likewise), or in
+    a kernel started here as soon as the notebook shows it has speed checks.
     """
+    path = Path(path)
+    if kernel is None:
+        if not path.is_file():
+            raise UserError(f"notebook {path} not found")
+        kernel = ReadyKernel().start()
+    kernels = [kernel, *([reference] if reference is not None else [])]
+    try:
+        return _check(path, timeout, practice, kernel, reference, kernels)
+    finally:
+        for each in kernels:
+            each.close()
+
+
+def _check(
+    path: Path,
+    timeout: float,
+    practice: bool,
+    kernel: ReadyKernel,
+    reference: ReadyKernel | None,
+    kernels: list[ReadyKernel],
+) -> list[TestResult]:
+    import nbformat
+
+    from ..grading.result import TestResult
     from ..grading.seeds import practice_token
+    from .results import results_from_notebook
 
     ensure_tools_on_path()
     from nbgrader.preprocessors import IgnorePattern
@@ -51,7 +85,6 @@ def check_notebook(
 
     from .execute import GradkitExecute
 
-    path = Path(path)
     if not path.is_file():
         raise UserError(f"notebook {path} not found")
     try:
@@ -65,37 +98,39 @@ def check_notebook(
     if not _test_cells(nb):
         raise UserError(f"{path} has no test cells (is it a gradkit assignment notebook?)")
     _same_kit(path, nb)
-    with tempfile.TemporaryDirectory(prefix="gradkit-check-") as tmp:
-        # Data files the notebook may read, and the other notebooks of the assignment
-        # (gradkit.yours.load reads one for a demo), read-only as the grader gives them.
-        for sibling in path.parent.iterdir():
-            if (
-                sibling.is_file()
-                and sibling.name != path.name
-                and sibling.stat().st_size < MAX_SIBLING_BYTES
-            ):
-                copy = Path(shutil.copy(sibling, tmp))
-                if copy.suffix == ".ipynb":
-                    copy.chmod(0o444)
-        from traitlets.config import Config
+    if reference is None and needs_reference([_spec_name(c) for c in _test_cells(nb)]):
+        reference = ReadyKernel(REFERENCE_MODULES).start()  # starts while the notebook runs
+        kernels.append(reference)
+    # Data files the notebook may read, and the other notebooks of the assignment
+    # (gradkit.yours.load reads one for a demo), read-only as the grader gives them, in
+    # the kernel's private working folder.
+    for sibling in path.parent.iterdir():
+        if (
+            sibling.is_file()
+            and sibling.name != path.name
+            and sibling.stat().st_size < MAX_SIBLING_BYTES
+        ):
+            copy = Path(shutil.copy(sibling, kernel.folder))
+            if copy.suffix == ".ipynb":
+                copy.chmod(0o444)
+    ep = GradkitExecute(
+        timeout=int(timeout),
+        interrupt_on_timeout=True,
+        raise_on_iopub_timeout=False,
+        hidden_token=practice_token() if practice else None,
+        reference_kernel=reference.km if reference is not None else None,
+    )
+    resources = {"metadata": {"path": str(kernel.folder)}, "nbgrader": {}}
+    from .pipeline import _env
 
-        config = Config()
-        # IPC sockets in the private temporary folder: no unencrypted TCP port.
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = str(Path(tmp) / ".kernel")
-        ep = GradkitExecute(
-            config=config,
-            timeout=int(timeout),
-            interrupt_on_timeout=True,
-            raise_on_iopub_timeout=False,
-            hidden_token=practice_token() if practice else None,
-        )
-        resources = {"metadata": {"path": tmp}, "nbgrader": {}}
-        from .pipeline import _env
-
-        with _env(NBGRADER_EXECUTION="autograde"):  # the heavier demos shrink, as when graded
-            nb, resources = ep.preprocess(nb, resources)
-        IgnorePattern(enabled=True, pattern=r"\w*Warning: ").preprocess(nb, resources)
+    kernel.wait()  # its imports: a notebook run after them finds them done
+    with _env(NBGRADER_EXECUTION="autograde"):  # the heavier demos shrink, as when graded
+        try:
+            nb, resources = ep.preprocess(nb, resources, km=kernel.km)
+        finally:
+            if ep.kc is not None:  # the kernel is ours to stop, and its client
+                ep.kc.stop_channels()
+    IgnorePattern(enabled=True, pattern=r"\w*Warning: ").preprocess(nb, resources)
     results = []
     for cell in _test_cells(nb):
         found = results_from_notebook(nbformat.v4.new_notebook(cells=[cell]))
@@ -133,6 +168,11 @@ def _same_kit(path: Path, nb) -> None:
             f"{', '.join(names)} of {path.name}{known}; install the kit of that notebook's "
             "assignment"
         )
+
+
+def _spec_name(cell) -> str:
+    grade_id = str(cell.metadata["nbgrader"].get("grade_id", ""))
+    return grade_id.removeprefix("test_")
 
 
 def _test_cells(nb) -> list:
