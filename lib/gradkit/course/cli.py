@@ -231,9 +231,6 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .lazyimports import defer_iri_grammar
-
-    defer_iri_grammar()  # 0.7 s of jsonschema's import no check uses
     from .selfcheck import check_notebook, verdict_lines
 
     results = check_notebook(
@@ -491,9 +488,9 @@ KIT_COMMANDS = {"check", "doctor"}
 
 
 def main(argv=None) -> int:
-    from .lean import skip_slow_imports
+    from .lazyimports import defer_iri_grammar
 
-    skip_slow_imports()  # before anything imports nbformat (see gradkit.course.lean)
+    defer_iri_grammar()  # before anything imports nbformat (see gradkit.course.lazyimports)
     args = build_parser().parse_args(argv)
     try:
         kit = None

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import os
 
-from .lean import skip_slow_imports
+from .lazyimports import defer_iri_grammar
 
-skip_slow_imports()
+defer_iri_grammar()
 
 
 def warm() -> None:
