@@ -157,6 +157,18 @@ def _open_notebook(lab, path: str):
         " !== null",
         timeout=60_000,
     )
+    # The kernel ready and idle: a run-all sent while it still starts can run the first
+    # cell only (seen in CI and here, about one run in two).
+    page.wait_for_function(
+        """() => {
+            const widget = window.jupyterapp.shell.currentWidget;
+            const context = widget && widget.sessionContext;
+            const kernel = context && context.session && context.session.kernel;
+            return Boolean(context && context.isReady && kernel && kernel.status === 'idle'
+                && kernel.connectionStatus === 'connected');
+        }""",
+        timeout=120_000,
+    )
     return page
 
 
