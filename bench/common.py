@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import time
+from pathlib import Path
 
 
 def sample_times(fns: dict, repeats: int, warmup: int = 1) -> dict:
@@ -73,3 +75,50 @@ def fmt_time(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds:.2f} s"
+
+
+#: Where a root process may make cpuacct control groups (cgroup v1).
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (neither idle nor waiting for I/O)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuGroup:
+    """A cpuacct control group (root only); :attr:`path` is None where none can be made."""
+
+    def __init__(self, label: str) -> None:
+        self.path: Path | None = None
+        if os.geteuid() == 0 and (CPUACCT / "cpuacct.usage").is_file():
+            path = CPUACCT / f"gradkit-bench-{label}-{os.getpid()}-{secrets.token_hex(3)}"
+            try:
+                path.mkdir()
+                self.path = path
+            except OSError:
+                pass
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``argv`` started inside the group."""
+        if self.path is None:
+            return argv
+        return ["/bin/sh", "-c", f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"', "sh", *argv]
+
+    def seconds(self) -> float | None:
+        if self.path is None:
+            return None
+        return int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        """Remove the group (once its processes are gone)."""
+        if self.path is None:
+            return
+        for _ in range(600):  # up to 30 s: a worker's process can take a while to exit
+            try:
+                self.path.rmdir()
+                return
+            except OSError:  # a process of the group has not quite exited
+                time.sleep(0.05)
+        print(f"bench: {self.path} still holds processes; remove it later")

@@ -63,6 +63,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .common import CpuGroup, machine_busy_seconds
+
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_linear_models"
 WORKER_COUNTS = (1, 2)
@@ -79,7 +81,6 @@ QUICK_PENDING = 200
 #: Seconds the cluster is left idle to measure the scheduler's and nannies' CPU per
 #: worker per second (heartbeats), which a large cluster pays whatever the tasks.
 IDLE_SECONDS = 10.0
-CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 #: The projection's default scale (issue 20): a 64-core cluster, 100,000 notebooks.
 PROJECT_CORES = 64
@@ -94,53 +95,10 @@ MAX_CORES = 20_000
 # CPU accounting
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (neither idle nor waiting for I/O)."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def own_cpu_seconds() -> float:
     """CPU seconds of this process (all its threads), children excluded."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
-
-
-class CpuGroup:
-    """A cpuacct control group (root only); :attr:`path` is None where none can be made."""
-
-    def __init__(self, label: str) -> None:
-        self.path: Path | None = None
-        if os.geteuid() == 0 and (CPUACCT / "cpuacct.usage").is_file():
-            path = CPUACCT / f"gradkit-dask-{label}-{os.getpid()}-{secrets.token_hex(3)}"
-            try:
-                path.mkdir()
-                self.path = path
-            except OSError:
-                pass
-
-    def wrap(self, argv: list[str]) -> list[str]:
-        """``argv`` started inside the group."""
-        if self.path is None:
-            return argv
-        return ["/bin/sh", "-c", f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"', "sh", *argv]
-
-    def seconds(self) -> float | None:
-        if self.path is None:
-            return None
-        return int((self.path / "cpuacct.usage").read_text()) / 1e9
-
-    def close(self) -> None:
-        """Remove the group (once its processes are gone)."""
-        if self.path is None:
-            return
-        for _ in range(600):  # up to 30 s: a worker's process can take a while to exit
-            try:
-                self.path.rmdir()
-                return
-            except OSError:  # a process of the group has not quite exited
-                time.sleep(0.05)
-        print(f"bench.dask_throughput: {self.path} still holds processes; remove it later")
 
 
 # ---------------------------------------------------------------------------------------

@@ -30,14 +30,14 @@ ASSIGNMENT = "01_linear_models"
 GOAL = 3.0
 
 
-def _plain_course(root: Path) -> Path:
+def plain_course(root: Path, assignment: str = ASSIGNMENT) -> Path:
     """A course for plain nbgrader: the solutions with nbgrader metadata, default config."""
     from gradkit.course.nbgrader_plugins import MarkGradedCells
 
-    src = root / "source" / ASSIGNMENT
+    src = root / "source" / assignment
     src.mkdir(parents=True)
     mark = MarkGradedCells()
-    for path in sorted((REPO / "solutions" / ASSIGNMENT).glob("*.ipynb")):
+    for path in sorted((REPO / "solutions" / assignment).glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         for i, cell in enumerate(nb.cells):
             mark.preprocess_cell(cell, {}, i)
@@ -85,7 +85,7 @@ def run(quick: bool = False) -> list[dict]:
         for k in range(students):
             make_submission(course, ASSIGNMENT, subs / f"student{k:02d}", "full")
         # Plain nbgrader's course, with the same submissions.
-        plain = _plain_course(tmp / "plain")
+        plain = plain_course(tmp / "plain")
         res = _nbgrader(plain, "generate_assignment", ASSIGNMENT)
         if res.returncode:
             raise RuntimeError(f"nbgrader generate_assignment failed: {res.stderr[-300:]}")

@@ -28,13 +28,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from .common import CpuGroup, machine_busy_seconds
+from .grading import plain_course
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = (
@@ -46,60 +48,16 @@ ASSIGNMENTS = (
 )
 #: The issue's target: mean CPU seconds per notebook over a correct class, sandbox on.
 GOAL_CPU_PER_NOTEBOOK = 1.5
-CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-
-
-def _proc_stat_busy() -> float:
-    """Seconds of CPU the whole machine has been busy (not idle, not waiting for I/O)."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
-    # guest time is already counted in user/nice
-    busy = sum(ticks[:8]) - idle
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-class _Accounting:
-    """A cpuacct group to run a command in, when this process may make one."""
-
-    def __init__(self) -> None:
-        self.path: Path | None = None
-        if os.geteuid() == 0 and (CPUACCT / "cpuacct.usage").is_file():
-            path = CPUACCT / f"gradkit-bench-{os.getpid()}-{secrets.token_hex(3)}"
-            try:
-                path.mkdir()
-                self.path = path
-            except OSError:
-                self.path = None
-
-    def wrap(self, argv: list[str]) -> list[str]:
-        if self.path is None:
-            return argv
-        return ["/bin/sh", "-c", f'echo $$ > "{self.path}/cgroup.procs" && exec "$@"', "h", *argv]
-
-    def seconds(self) -> float | None:
-        if self.path is None:
-            return None
-        return int((self.path / "cpuacct.usage").read_text()) / 1e9
-
-    def close(self) -> None:
-        if self.path is not None:
-            for _ in range(100):
-                try:
-                    self.path.rmdir()
-                    return
-                except OSError:
-                    time.sleep(0.05)
 
 
 def measure(argv: list[str], **kw) -> dict:
     """Run ``argv``; its CPU seconds (control group, and machine-wide) and wall seconds."""
-    acct = _Accounting()
+    acct = CpuGroup("grade")
     try:
-        busy0, t0 = _proc_stat_busy(), time.perf_counter()
+        busy0, t0 = machine_busy_seconds(), time.perf_counter()
         res = subprocess.run(acct.wrap(argv), capture_output=True, text=True, **kw)
         wall = time.perf_counter() - t0
-        machine = _proc_stat_busy() - busy0
+        machine = machine_busy_seconds() - busy0
         group = acct.seconds()
     finally:
         acct.close()
@@ -136,12 +94,10 @@ def _nbgrader(root: Path, *args: str) -> list[str]:
 def prepare(tmp: Path, assignment: str, students: int) -> tuple[Path, Path, Path]:
     """A gradkit course and a plain nbgrader course of ``assignment``, with the same
     ``students`` correct submissions; (gradkit course, submissions, plain course)."""
-    import nbformat
 
     from gradkit.course.demo import make_submission
     from gradkit.course.directory import Course
     from gradkit.course.kit import kit_library
-    from gradkit.course.nbgrader_plugins import MarkGradedCells
 
     root = tmp / "gradkit"
     shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
@@ -157,19 +113,7 @@ def prepare(tmp: Path, assignment: str, students: int) -> tuple[Path, Path, Path
     subs = tmp / "subs"
     for k in range(students):
         make_submission(course, assignment, subs / f"student{k:02d}", "full")
-    plain = tmp / "plain"
-    src = plain / "source" / assignment
-    src.mkdir(parents=True)
-    mark = MarkGradedCells()
-    for path in sorted((REPO / "solutions" / assignment).glob("*.ipynb")):
-        nb = nbformat.read(str(path), as_version=4)
-        for i, cell in enumerate(nb.cells):
-            mark.preprocess_cell(cell, {}, i)
-        nbformat.write(nb, str(src / path.name))
-    (plain / "nbgrader_config.py").write_text(
-        'c = get_config()\nc.CourseDirectory.course_id = "bench"\n'
-        'c.CourseDirectory.ignore = ["*"]\n'
-    )
+    plain = plain_course(tmp / "plain", assignment)
     res = subprocess.run(
         _nbgrader(plain, "generate_assignment", assignment),
         cwd=plain,
