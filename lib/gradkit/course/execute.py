@@ -354,15 +354,18 @@ class GradkitExecute(Execute):
         )
 
     def create_kernel_manager(self) -> Any:
+        run = self._run
+        common = {
+            "config": self.config,
+            "kernel_name": self.kernel_name or "python3",
+            "transport": "ipc",
+            "connection_file": str(run.dir("conn") / "connection.json"),
+        }
         if self._separate:  # a user of its own, reached through the run's descriptors
-            run = self._run
             assert self._uid is not None
             km = SandboxedKernelManager(
-                config=self.config,
-                kernel_name=self.kernel_name or "python3",
-                transport="ipc",
+                **common,
                 ip=str(run.dir("kipc") / "kernel"),
-                connection_file=str(run.dir("conn") / "connection.json"),
                 sandbox_memory=self.sandbox_memory,
                 sandbox_uid=self._uid,
                 sandbox_library=self.kit_library,
@@ -371,34 +374,20 @@ class GradkitExecute(Execute):
             km.sandbox_enabled = False
             km.separate_user = True
             km.user_folders = {"ipc": run.folders["kipc"], "out": run.folders["kout"]}
-            self.km = km
-            return km
-        if not self.sandbox:  # the same message caps, sockets in the private run folder
-            run = self._run
-            km = SandboxedKernelManager(
-                config=self.config,
-                kernel_name=self.kernel_name or "python3",
-                transport="ipc",
-                ip=str(run.dir("ipc") / "kernel"),
-                connection_file=str(run.dir("conn") / "connection.json"),
-            )
+        elif not self.sandbox:  # the same message caps, sockets in the private run folder
+            km = SandboxedKernelManager(**common, ip=str(run.dir("ipc") / "kernel"))
             km.sandbox_enabled = False
-            self.km = km
-            return km
-        run = self._run
-        km = SandboxedKernelManager(
-            config=self.config,
-            kernel_name=self.kernel_name or "python3",
-            transport="ipc",
-            ip=IPC_PREFIX,
-            connection_file=str(run.dir("conn") / "connection.json"),
-            sandbox_readonly=os.pathsep.join([str(run.dir("conn")), str(run.dir("req"))]),
-            sandbox_home_files=os.pathsep.join(str(p) for p in self._home_files),
-            sandbox_workdir=str(run.path),
-            sandbox_memory=self.sandbox_memory,
-            sandbox_uid=NOBODY if self._uid is None else self._uid,
-            sandbox_library=self.kit_library,
-        )
+        else:
+            km = SandboxedKernelManager(
+                **common,
+                ip=IPC_PREFIX,
+                sandbox_readonly=os.pathsep.join([str(run.dir("conn")), str(run.dir("req"))]),
+                sandbox_home_files=os.pathsep.join(str(p) for p in self._home_files),
+                sandbox_workdir=str(run.path),
+                sandbox_memory=self.sandbox_memory,
+                sandbox_uid=NOBODY if self._uid is None else self._uid,
+                sandbox_library=self.kit_library,
+            )
         self.km = km
         return km
 
