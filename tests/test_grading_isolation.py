@@ -100,3 +100,18 @@ def test_nothing_a_notebook_leaves_reaches_the_next_notebook_of_the_worker(tmp_p
     assert least_squares("a_leaves") == FULL_MARKS
     assert least_squares("c_leaves_and_checks") == 0  # the check finds what a notebook leaves
     assert least_squares("b_checks") == FULL_MARKS  # ... and nothing of a_leaves's
+
+
+def test_a_fork_server_started_after_a_probe_does_not_probe_again(monkeypatch):
+    """grade() probes the sandbox and says so (isolate.sandbox_probed): the fork server it
+    starts then takes the answer from its environment instead of probing again."""
+    from gradkit.course import isolate, pipeline, sandbox
+
+    calls = []
+    monkeypatch.setattr(sandbox, "probe", lambda: calls.append(1) or (False, "probed"))
+    for value, expected in ((isolate.PROBED, (True, "")), ("1", (False, "probed"))):
+        monkeypatch.setenv(isolate.PROBE_ENV, value)
+        pipeline._sandbox_here.cache_clear()
+        assert pipeline._sandbox_here() == expected
+    pipeline._sandbox_here.cache_clear()
+    assert calls == [1]

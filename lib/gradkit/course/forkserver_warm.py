@@ -10,11 +10,12 @@ instead of being redone in each:
   folder (:mod:`gradkit.grading.outcome_cache`), and nbformat's compiled notebook
   validator;
 * the sandbox probe (a sandboxed Python started once), when the grading run asked for
-  the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`): a grading process refuses to
-  run a sandboxed notebook on a machine that cannot sandbox
-  (:func:`gradkit.course.pipeline.execute_notebook`), and keeps the answer per process;
-  then matplotlib's font list, which every sandboxed kernel reads instead of building
-  its own (:func:`gradkit.course.sandbox.font_list`).
+  the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`) and has not probed it itself
+  (a Dask worker's fork server): a grading process refuses to run a sandboxed notebook
+  on a machine that cannot sandbox (:func:`gradkit.course.pipeline.execute_notebook`),
+  and keeps the answer per process; then matplotlib's font list, which every sandboxed
+  kernel reads instead of building its own (:func:`gradkit.course.fontlist.font_list`,
+  kept from one run to the next).
 
 Last, ``gc.freeze()``: the collector of a forked process then leaves all of this alone,
 instead of walking (and so copying, page by page) the fork server's whole heap.
@@ -43,15 +44,15 @@ def warm() -> None:
 
     from ..grading.outcome_cache import library_fingerprint
     from ..grading.specs import all_specs
-    from .isolate import PROBE_ENV
+    from .fontlist import font_list
+    from .isolate import PROBE_ENV, PROBED
     from .pipeline import _sandbox_here
-    from .sandbox import font_list
 
     try:
         all_specs()
         library_fingerprint()  # of the code imported here, which every grading process runs
         nbformat.validate(new_notebook())
-        if os.environ.get(PROBE_ENV) == "1" and _sandbox_here()[0]:
+        if os.environ.get(PROBE_ENV) in ("1", PROBED) and _sandbox_here()[0]:
             font_list(build=True)
     except Exception:  # noqa: BLE001 - redone, and reported, per notebook
         pass

@@ -262,9 +262,12 @@ def grade(
             "pass a folder with one sub-folder per student, or a zip"
         )
     if sandbox and not dask:  # a cluster's workers sandbox the kernels: they are probed below
+        from .isolate import sandbox_probed
         from .sandbox import probe
 
         ok, why = probe()
+        if ok:
+            sandbox_probed()  # the grading processes' fork server need not probe again
         if not ok:
             raise UserError(
                 f"cannot sandbox the students' kernels: {why}; "

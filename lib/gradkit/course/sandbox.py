@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import signal
 import stat
@@ -62,6 +61,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Int, Unicode
 
+from . import fontlist
 from .cgroups import KernelGroup
 
 __all__ = [
@@ -111,8 +111,6 @@ SANDBOX_OUT = "/gradkit-out"
 IPC_PREFIX = f"{SANDBOX_IPC}/kernel"
 #: Where a kernel's matplotlib keeps its configuration and caches.
 MPLCONFIGDIR = f"{HOME}/.config/matplotlib"
-#: matplotlib's font list shared by this process's kernels (see :func:`font_list`).
-_fonts: dict[str, Path | None] = {}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -319,8 +317,8 @@ def command(
     when the grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
     ``gradkit`` package of a student kit (:func:`gradkit.course.kit.kit_library`): the
     kernel sees it in place of gradkit's, so no reference is within its reach.
-    ``fonts`` is matplotlib's font list (:func:`font_list`), shown read-only where the
-    kernel's matplotlib looks for it.
+    ``fonts`` is matplotlib's font list (:func:`~gradkit.course.fontlist.font_list`), shown
+    read-only where the kernel's matplotlib looks for it.
     """
     bwrap = find_bwrap()
     if bwrap is None:
@@ -474,70 +472,13 @@ def probe_user() -> tuple[bool, str]:
     return True, ""
 
 
-def font_list(build: bool = False) -> Path | None:
-    """matplotlib's list of the fonts a sandbox shows, for every kernel this process starts.
-
-    A kernel's matplotlib builds that list the first time it is imported (about 0.1 CPU
-    second) and keeps it in its configuration folder, which is on the sandbox's tmpfs and
-    gone with the kernel: every notebook would build it again. With ``build``, a sandboxed
-    Python (no student code) builds it once, the grader keeps it in its private cache
-    (:func:`gradkit.course.kit.worker_cache`), and
-    :meth:`SandboxedKernelManager.format_kernel_cmd` shows it read-only to every kernel.
-    Without ``build``, the one built earlier (by the fork server of the grading
-    processes, :mod:`gradkit.course.forkserver_warm`), or None: each kernel then builds
-    its own, as matplotlib does.
-    """
-    if "path" in _fonts or not build:
-        return _fonts.get("path")
-    _fonts["path"] = None
-    import hashlib
-    import json
-    import tempfile
-
-    code = (
-        "import os, sys, matplotlib.font_manager as fm\n"
-        "name = f'fontlist-v{fm.FontManager.__version__}.json'\n"
-        "path = os.path.join(os.environ['MPLCONFIGDIR'], name)\n"
-        "sys.stdout.write(name + '\\n' + open(path).read())\n"
-    )
-    uid = lease_uid() if os.geteuid() == 0 else NOBODY
-    try:
-        with tempfile.TemporaryDirectory(prefix="gradkit-fonts-") as tmp:
-            cmd = command([sys.executable, "-c", code], [], uid=uid)
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp)
-    except (OSError, SandboxUnavailable, subprocess.SubprocessError):
-        return None
-    finally:
-        if os.geteuid() == 0:
-            kill_user(uid)
-            release_uid(uid)
-    name, _, text = res.stdout.partition("\n")
-    try:
-        if res.returncode != 0 or not re.fullmatch(r"fontlist-v[0-9.]+\.json", name):
-            return None
-        fonts = json.loads(text)
-        # matplotlib lists the fonts in the order of a set: sorted, the same fonts give
-        # the same file (and name) in every run
-        for key in ("ttflist", "afmlist"):
-            fonts[key] = sorted(fonts[key], key=lambda f: json.dumps(f, sort_keys=True))
-        text = json.dumps(fonts, sort_keys=True, indent=2)
-    except (ValueError, KeyError, TypeError):
-        return None
-    from .kit import worker_cache
-
-    # Named by its content, so runs share it while the fonts stay the same, and a run that
-    # is killed leaves nothing new behind; written whole (a temporary file, then renamed).
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    folder = worker_cache() / f"fonts-{digest}"
-    path = folder / name
-    if not path.is_file():
-        folder.mkdir(mode=0o755, exist_ok=True)
-        scratch = Path(tempfile.mkstemp(prefix=".fontlist-", dir=folder)[1])
-        scratch.write_text(text, encoding="utf-8")
-        os.chmod(scratch, 0o444)
-        os.replace(scratch, path)
-    _fonts["path"] = path
-    return path
+def graded_kernel_argv(argv: list[str]) -> list[str]:
+    """``argv`` with ipykernel's launcher replaced by :mod:`gradkit.course.graded_kernel`
+    (no debugger, pyplot loaded on first use); any other kernel command as it is."""
+    for at in range(len(argv) - 1):
+        if argv[at : at + 2] == ["-m", "ipykernel_launcher"]:
+            return [*argv[:at], "-m", "gradkit.course.graded_kernel", *argv[at + 2 :]]
+    return argv
 
 
 def probe() -> tuple[bool, str]:
@@ -712,7 +653,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o644)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        argv = super().format_kernel_cmd(extra_arguments)
+        argv = graded_kernel_argv(super().format_kernel_cmd(extra_arguments))
         if not self.sandbox_enabled and self.separate_user:
             env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
             library = Path(self.sandbox_library) if self.sandbox_library else None
@@ -734,7 +675,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             uid=self.sandbox_uid,
             library=library,
             home_files=home_files,
-            fonts=font_list(),
+            fonts=fontlist.font_list(),
         )
         return self._in_group(cmd)
 

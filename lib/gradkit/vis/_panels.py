@@ -7,21 +7,24 @@ grid evaluation. Nothing here changes matplotlib's global state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
-from matplotlib.axes import Axes
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure, SubFigure
+
+if TYPE_CHECKING:  # matplotlib is imported where it draws: `import gradkit.vis` stays cheap
+    from matplotlib.axes import Axes
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure, SubFigure
 
 
 def panels(
     n: int, axes: Any, where: str, ncols: int | None = None, size: float = 3.0
 ) -> tuple[Figure | SubFigure, list[Axes]]:
     """Return ``(fig, [ax, ...])``: the ``n`` axes given, or a new grid of ``n`` axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
     if axes is not None:
         flat = [axes] if isinstance(axes, Axes) else list(np.ravel(axes))
         if len(flat) != n:
@@ -51,6 +54,9 @@ def label_axes(axs: Sequence[Axes], xlabel: str | None, ylabel: str | None) -> N
 
 def class_colors(num_classes: int) -> ListedColormap:
     """One distinct colour per class (tab10, tab20, then evenly spaced hues)."""
+    import matplotlib
+    from matplotlib.colors import ListedColormap
+
     for name, size in (("tab10", 10), ("tab20", 20)):
         if num_classes <= size:
             tab = cast(ListedColormap, matplotlib.colormaps[name])  # tab10, tab20 are listed

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from matplotlib.figure import Figure
 
 from .._validation import as_array, check_ndim
 from ._panels import label_axes, panels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import SubFigure
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["plot_activation_functions", "plot_activation_histograms"]
 
@@ -105,6 +104,8 @@ def plot_activation_histograms(
         hi = max(float(v.max()) for _, v in values)
         value_range = (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
     fig, axs = panels(len(values), axes, where, size=2.4)
+    from matplotlib.figure import Figure
+
     if axes is None and title is not None and isinstance(fig, Figure):
         fig.set_layout_engine("constrained")  # our own figure: the title stays off the panels
     for i, (ax, (name, v)) in enumerate(zip(axs, values)):

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from matplotlib.patches import Patch
 
 from .._validation import as_array, check_labels, check_shape
 from ._panels import class_colors, label_axes, panels
@@ -111,6 +110,8 @@ def plot_decision_regions(
             f"{where}: class_names must hold {C} names (one per class); got {len(class_names)}"
         )
     if legend:
+        from matplotlib.patches import Patch
+
         names = list(class_names) if class_names is not None else [f"class {c}" for c in range(C)]
         handles = [Patch(facecolor=cmap(c), edgecolor="k", label=names[c]) for c in range(C)]
         ax.legend(handles=handles, fontsize=7, loc="best", framealpha=0.7)
