@@ -23,6 +23,7 @@ from gradkit.vis import plot_training_curves
 import sys
 print("debugpy", sys.modules.get("debugpy") is not None)
 print("pyplot", type(sys.modules["matplotlib.pyplot"]).__name__)
+print("matplotlib", type(sys.modules["matplotlib"]).__name__)
 """
 DRAW = """
 fig = plot_training_curves([3.0, 2.0, 1.5], [0.2, 0.5], [0.1, 0.4])
@@ -31,6 +32,14 @@ plt.plot([1, 2, 3])
 print("backend", plt.get_backend())
 import inspect
 print("source", len(inspect.getsource(plt)) > 1000)
+print("loaded", type(sys.modules["matplotlib"]).__name__, type(plt).__name__)
+"""
+#: matplotlib's own names first (pyplot still lazy), then pyplot the other way round.
+PACKAGE_FIRST = """
+import matplotlib as mpl
+print("rc", mpl.rcParams["lines.linewidth"], type(sys.modules["matplotlib.pyplot"]).__name__)
+from matplotlib import pyplot
+print("same", pyplot is plt, len(mpl.__version__) > 0)
 """
 
 
@@ -100,11 +109,13 @@ def test_import_gradkit_vis_leaves_matplotlib_unimported():
 def test_a_graded_kernel_has_no_debugger_and_draws_the_same_figures_when_asked():
     plain_setup, plain_draw = _run(False, [SETUP, DRAW])
     setup, draw = _run(True, [SETUP, DRAW])
+    _, package = _run(True, [SETUP, PACKAGE_FIRST])
     assert "debugpy True" in _text(plain_setup)
     assert "pyplot module" in _text(plain_setup)
     # the graded kernel: no debugger, pyplot not run by the setup cell
     assert "debugpy False" in _text(setup)
-    assert "pyplot _LazyModule" in _text(setup)
+    assert "pyplot _DeferredModule" in _text(setup)
+    assert "matplotlib _DeferredModule" in _text(setup)
     # drawing: the same outputs, the inline backend, pyplot's source where inspect looks
     assert draw == plain_draw
     assert [t for kind, t in draw if kind == "display_data"] == [
@@ -113,3 +124,6 @@ def test_a_graded_kernel_has_no_debugger_and_draws_the_same_figures_when_asked()
     ]
     assert "backend inline" in _text(draw)
     assert "source True" in _text(draw)
+    assert "loaded module module" in _text(draw)
+    # matplotlib's own names run matplotlib alone; pyplot is the same module either way
+    assert _text(package) == "rc 1.5 _DeferredModule\nsame True True\n"
