@@ -18,9 +18,12 @@ of ``/proc/stat`` over the run is used instead (other work on the machine then
 counts too). Both figures are printed when both exist. The scores must be
 identical between the two graders and full marks for every student.
 
-``python -m bench.grading_cpu [--students N] [--assignments 01,03] [--profile]``
+``python -m bench.grading_cpu [--students N] [--assignments 01,03] [--profile] [--marginal]``
 prints one JSON line per assignment and the table rows; ``--profile`` also runs
-`gradkit grade --profile` and prints its per-phase table.
+`gradkit grade --profile` and prints its per-phase table; ``--marginal`` also grades
+the first student alone, which splits the class's CPU into what each further notebook
+costs and what a run spends once (starting Python, nbgrader's import, the fork server,
+the sandbox probe), which a small class shares among few notebooks.
 """
 
 from __future__ import annotations
@@ -146,16 +149,28 @@ def _grade(root: Path, subs: Path, assignment: str, sandbox: bool, profile: bool
     return measure(argv, env=_env_with(lib))
 
 
+def _one_student(tmp: Path, root: Path, subs: Path) -> tuple[Path, Path]:
+    """A copy of the course, not graded yet, and the first student's submission alone."""
+    one = tmp / "one"
+    shutil.copytree(root, one / "course", symlinks=True)
+    first = sorted(p for p in subs.iterdir() if p.is_dir())[0]
+    shutil.copytree(first, one / "subs" / first.name)
+    return one / "course", one / "subs"
+
+
 def run_assignment(
     assignment: str,
     students: int,
     profile: bool,
     plain: bool = True,
     before: str | None = None,
+    marginal: bool = False,
 ) -> dict:
     """Grade one class of ``assignment``: with this gradkit, with the gradkit of the folder
     ``before`` (its ``lib``) when given, and with plain nbgrader; each in a copy of the
-    same course, one after the other."""
+    same course, one after the other. With ``marginal``, this gradkit also grades the
+    first student alone, right after the class: the difference is what each further
+    notebook costs, the rest what a run costs once (:func:`split_costs`)."""
     from gradkit.course.sandbox import probe
 
     sandbox, _ = probe()
@@ -182,8 +197,14 @@ def run_assignment(
             if profile:
                 row["before_profile"] = gk_old["stdout"]
             row["before_scores"] = _totals(old / "gradebook.db", assignment)
+        alone = _one_student(Path(tmp_name), root, subs) if marginal else None
         gk = _grade(root, subs, assignment, sandbox, profile)
         row["gradkit"] = {k: v for k, v in gk.items() if k != "stdout"}
+        if alone is not None:
+            one = _grade(*alone, assignment, sandbox, False)
+            row["alone"] = {k: v for k, v in one.items() if k != "stdout"}
+            row["alone_notebooks"] = sum(1 for _ in alone[1].glob("*/*.ipynb"))
+            row["alone_scores"] = _totals(alone[0] / "gradebook.db", assignment)
         row["scores"] = _totals(root / "gradebook.db", assignment)
         if profile:
             row["profile"] = gk["stdout"]
@@ -192,6 +213,17 @@ def run_assignment(
             row["nbgrader"] = {k: v for k, v in nb.items() if k != "stdout"}
             row["nbgrader_scores"] = _totals(plain_root / "gradebook.db", assignment)
     return row
+
+
+def split_costs(r: dict) -> tuple[float, float] | None:
+    """(CPU s of each further notebook, CPU s a run spends once) from a row graded with
+    ``marginal``: the class of n notebooks and its first student's k, c(n) - c(k) over
+    n - k notebooks, and c(k) less k of those."""
+    if "alone" not in r or r["notebooks"] <= r["alone_notebooks"]:
+        return None
+    n, k = r["notebooks"], r["alone_notebooks"]
+    each = (r["gradkit"]["cpu"] - r["alone"]["cpu"]) / (n - k)
+    return each, r["alone"]["cpu"] - k * each
 
 
 def rows_of(results: list[dict]) -> list[dict]:
@@ -204,6 +236,10 @@ def rows_of(results: list[dict]) -> list[dict]:
                 "cpu": sum(r[key]["cpu"] for r in results),
                 "wall": sum(r[key]["wall"] for r in results),
             }
+    if all("alone" in r for r in results):
+        everything["alone"] = {"cpu": sum(r["alone"]["cpu"] for r in results)}
+        everything["alone_notebooks"] = sum(r["alone_notebooks"] for r in results)
+        everything["runs"] = len(results)
     everything["same"] = all(_same(r) for r in results)
     for r in results + ([everything] if len(names) > 1 else []):
         n = r["notebooks"]
@@ -218,6 +254,10 @@ def rows_of(results: list[dict]) -> list[dict]:
         if "nbgrader" in r:
             measured += f"; nbgrader {r['nbgrader']['cpu'] / n:.2f}"
             result.append(f"{r['nbgrader']['cpu'] / r['gradkit']['cpu']:.1f}× less than nbgrader")
+        split = split_costs(r)
+        if split is not None:
+            once = split[1] / r.get("runs", 1)
+            measured += f"; each further notebook {split[0]:.2f}, once per run {once:.1f}"
         result.append(f"scores {'identical' if same else 'DIFFER'}")
         rows.append(
             {
@@ -235,6 +275,8 @@ def _same(r: dict) -> bool:
     """Every student at the same total, and the same totals from every grader of the row."""
     if len(set(r["scores"].values())) != 1:
         return False
+    if any(r["alone_scores"][s] != r["scores"][s] for s in r.get("alone_scores", {})):
+        return False
     return all(r.get(k, r["scores"]) == r["scores"] for k in ("before_scores", "nbgrader_scores"))
 
 
@@ -250,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="also print gradkit grade --profile")
     p.add_argument("--no-nbgrader", action="store_true", help="skip plain nbgrader")
     p.add_argument(
+        "--marginal",
+        action="store_true",
+        help="also grade the first student alone: the cost of each further notebook and "
+        "what a run costs once",
+    )
+    p.add_argument(
         "--before",
         metavar="DIR",
         help="also grade with the gradkit of this checkout (DIR/lib), side by side",
@@ -262,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in wanted:
         before = str(Path(args.before).resolve() / "lib") if args.before else None
         r = run_assignment(
-            assignment, args.students, args.profile, plain=not args.no_nbgrader, before=before
+            assignment,
+            args.students,
+            args.profile,
+            plain=not args.no_nbgrader,
+            before=before,
+            marginal=args.marginal,
         )
         prof, old = r.pop("profile", ""), r.pop("before_profile", "")
         print(json.dumps(r), flush=True)
