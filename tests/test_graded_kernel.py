@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from jupyter_client.manager import KernelManager
 
 from gradkit.course.sandbox import graded_kernel_argv
@@ -127,3 +128,24 @@ def test_a_graded_kernel_has_no_debugger_and_draws_the_same_figures_when_asked()
     assert "loaded module module" in _text(draw)
     # matplotlib's own names run matplotlib alone; pyplot is the same module either way
     assert _text(package) == "rc 1.5 _DeferredModule\nsame True True\n"
+
+
+def test_a_deferred_module_that_fails_leaves_nothing_half_run(tmp_path, monkeypatch):
+    import importlib.machinery
+    import importlib.util
+
+    from gradkit.course import graded_kernel
+
+    (tmp_path / "fails_when_run.py").write_text("x = 1\nraise ImportError('no such backend')\n")
+    spec = importlib.machinery.PathFinder.find_spec("fails_when_run", [str(tmp_path)])
+    after = []
+    spec.loader = graded_kernel._Deferred(spec.loader, lambda: after.append(1))
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fails_when_run", module)
+    spec.loader.exec_module(module)
+    assert type(module).__name__ == "_DeferredModule"
+    assert module.__name__ == "fails_when_run" and isinstance(module, type(sys))
+    assert "x" not in vars(module)  # nothing of it has run yet
+    with pytest.raises(ImportError, match="no such backend"):
+        getattr(module, "x")  # noqa: B009 - the attribute access is what is tested
+    assert "fails_when_run" not in sys.modules and after == []

@@ -19,7 +19,8 @@ runs it in place of ``ipykernel_launcher``
   first use of one of matplotlib's own names runs matplotlib alone. A notebook that
   draws gets the same figures, the imports' cost paid at their first use instead of
   in the setup cell. Other backends (``%matplotlib widget``, no argument) are set up
-  at once, as always.
+  at once, as always. A figure made without pyplot (``matplotlib.figure.Figure``) and
+  left as a cell's value shows as text until pyplot has been used.
 
 Nothing here is a defence: the student's code runs in this process and may undo any of
 it, which changes its own speed only.
@@ -72,7 +73,11 @@ def _run(module: Any) -> None:
     deferred = module.__spec__.loader_state
     # the module as the import system would have left it (inspect finds its source)
     module.__spec__.loader = module.__loader__ = deferred.loader
-    deferred.loader.exec_module(module)
+    try:
+        deferred.loader.exec_module(module)
+    except BaseException:  # as a failed import: no half-run module left to find
+        sys.modules.pop(module.__name__, None)
+        raise
     if deferred.after is not None:
         deferred.after()
 
