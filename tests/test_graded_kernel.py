@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
-from gradkit.course.sandbox import graded_kernel_argv
+from gradkit.course.graded_kernel import kernel_argv
 
 LIB = str(Path(__file__).resolve().parents[1] / "lib")
 
@@ -49,7 +49,7 @@ def _run(graded: bool, cells: list[str]) -> list[list[tuple[str, object]]]:
     a graded kernel's, or one of ipykernel's own launcher."""
     km = KernelManager(kernel_name="python3")
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    km.kernel_spec.argv = graded_kernel_argv(argv) if graded else argv  # type: ignore[union-attr]
+    km.kernel_spec.argv = kernel_argv(argv) if graded else argv  # type: ignore[union-attr]
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": LIB}
     km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"], env=env)
     kc = km.client()
@@ -84,7 +84,7 @@ def _text(outs: list[tuple[str, object]]) -> str:
 
 def test_the_argv_of_ipykernel_is_replaced_and_any_other_kept():
     argv = ["/py", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    assert graded_kernel_argv(argv) == [
+    assert kernel_argv(argv) == [
         "/py",
         "-m",
         "gradkit.course.graded_kernel",
@@ -92,7 +92,7 @@ def test_the_argv_of_ipykernel_is_replaced_and_any_other_kept():
         "{connection_file}",
     ]
     other = ["/py", "-m", "my_kernel", "-f", "{connection_file}"]
-    assert graded_kernel_argv(other) == other
+    assert kernel_argv(other) == other
 
 
 def test_import_gradkit_vis_leaves_matplotlib_unimported():

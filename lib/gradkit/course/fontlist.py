@@ -69,21 +69,17 @@ def inputs_key() -> str:
                 digest.update((mpl / name).read_bytes())
             except OSError:
                 digest.update(b"-")
-    fc_list = shutil.which("fc-list")
-    digest.update(f"\0fc-list {fc_list}".encode())
-    for folder in [*([Path(fc_list)] if fc_list else []), *folders]:
-        for root, dirs, files in os.walk(folder):
+    files = [shutil.which("fc-list") or "no fc-list"]
+    for folder in folders:
+        for root, dirs, names in os.walk(folder):
             dirs.sort()
-            for name in sorted(files):
-                path = os.path.join(root, name)
-                try:
-                    info = os.stat(path)
-                except OSError:
-                    continue
-                digest.update(f"\0{path}\0{info.st_size}\0{info.st_mtime_ns}".encode())
-        if folder.is_file():
-            info = folder.stat()
-            digest.update(f"\0{folder}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+            files += [os.path.join(root, name) for name in sorted(names)]
+    for path in files:
+        try:
+            info = os.stat(path)
+            digest.update(f"\0{path}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+        except OSError:
+            digest.update(f"\0{path}\0-".encode())
     return digest.hexdigest()[:24]
 
 
@@ -130,9 +126,12 @@ def _own_file(path: Path) -> bool:
 def _write_whole(path: Path, text: str, mode: int) -> None:
     """Written whole: a temporary file, then renamed (a run killed leaves nothing half)."""
     scratch = Path(tempfile.mkstemp(prefix=".fontlist-", dir=path.parent)[1])
-    scratch.write_text(text, encoding="utf-8")
-    os.chmod(scratch, mode)
-    os.replace(scratch, path)
+    try:
+        scratch.write_text(text, encoding="utf-8")
+        os.chmod(scratch, mode)
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def _build(cache: Path) -> Path | None:

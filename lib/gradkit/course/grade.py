@@ -266,13 +266,12 @@ def grade(
         from .sandbox import probe
 
         ok, why = probe()
-        if ok:
-            sandbox_probed()  # the grading processes' fork server need not probe again
         if not ok:
             raise UserError(
                 f"cannot sandbox the students' kernels: {why}; "
                 "or pass --no-sandbox (student code then runs as you, see `gradkit doctor`)"
             )
+        sandbox_probed()  # the grading processes' fork server need not probe again
         if notify is not None:
             from .sandbox import limit_report
 

@@ -34,7 +34,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["main", "PYPLOT", "PACKAGE"]
+__all__ = ["kernel_argv", "main", "PYPLOT", "PACKAGE"]
 
 PACKAGE = "matplotlib"
 PYPLOT = "matplotlib.pyplot"
@@ -127,6 +127,15 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
             return spec
         spec.loader = _Deferred(spec.loader, _pyplot_ran if name == PYPLOT else None)
         return spec
+
+
+def kernel_argv(argv: list[str]) -> list[str]:
+    """A kernel command with ipykernel's launcher replaced by this module's; any other
+    kernel command as it is."""
+    for at in range(len(argv) - 1):
+        if argv[at : at + 2] == ["-m", "ipykernel_launcher"]:
+            return [*argv[:at], "-m", "gradkit.course.graded_kernel", *argv[at + 2 :]]
+    return argv
 
 
 def _defer_inline(original: Any) -> Any:

@@ -61,7 +61,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Int, Unicode
 
-from . import fontlist
+from . import fontlist, graded_kernel
 from .cgroups import KernelGroup
 
 __all__ = [
@@ -472,15 +472,6 @@ def probe_user() -> tuple[bool, str]:
     return True, ""
 
 
-def graded_kernel_argv(argv: list[str]) -> list[str]:
-    """``argv`` with ipykernel's launcher replaced by :mod:`gradkit.course.graded_kernel`
-    (no debugger, pyplot loaded on first use); any other kernel command as it is."""
-    for at in range(len(argv) - 1):
-        if argv[at : at + 2] == ["-m", "ipykernel_launcher"]:
-            return [*argv[:at], "-m", "gradkit.course.graded_kernel", *argv[at + 2 :]]
-    return argv
-
-
 def probe() -> tuple[bool, str]:
     """Can this machine run the sandbox? (True, "") or (False, why)."""
     if not sys.platform.startswith("linux"):
@@ -653,7 +644,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o644)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        argv = graded_kernel_argv(super().format_kernel_cmd(extra_arguments))
+        argv = graded_kernel.kernel_argv(super().format_kernel_cmd(extra_arguments))
         if not self.sandbox_enabled and self.separate_user:
             env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
             library = Path(self.sandbox_library) if self.sandbox_library else None
