@@ -59,6 +59,9 @@ def nbgrader_api(course: Course, root: Path | None = None, **overrides):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    from .nbgrader_schema import check_schemas_once
+
+    check_schemas_once()
     cfg = course.nbgrader_config()
     if root is not None:
         cfg.CourseDirectory.root = str(root)
