@@ -17,6 +17,11 @@ instead of being redone in each:
   kernel reads instead of building its own (:func:`gradkit.course.fontlist.font_list`,
   kept from one run to the next).
 
+What a grading process does not use is not imported: nbgrader's package code (its
+Jupyter server extensions, every preprocessor, the gradebook's SQLAlchemy) stays out,
+only the three preprocessors grading uses are imported
+(:func:`~gradkit.course.lazyimports.defer_nbgrader_package`, 0.5 CPU s per run).
+
 Last, ``gc.freeze()``: the collector of a forked process then leaves all of this alone,
 instead of walking (and so copying, page by page) the fork server's whole heap.
 
@@ -28,9 +33,10 @@ from __future__ import annotations
 
 import os
 
-from .lazyimports import defer_iri_grammar
+from .lazyimports import defer_iri_grammar, defer_nbgrader_package
 
 defer_iri_grammar()
+defer_nbgrader_package()
 
 
 def warm() -> None:
