@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,40 @@ def test_the_fork_server_imports_what_grading_uses_of_nbgrader_and_no_more():
         "whole module nbgrader.preprocessors.savecells True",
         "same True",
     ]
+
+
+def test_a_thread_using_a_deferred_module_while_it_runs_waits_for_it(tmp_path, monkeypatch):
+    """Two threads use a deferred module at once: the second waits until its code has run
+    (it never reads it half-run), and the code runs once."""
+    import threading
+
+    (tmp_path / "slowmod.py").write_text(
+        "import sys, time\n"
+        "sys.modules.setdefault('slowmod_runs', []).append(1)\n"
+        "FIRST = 1\n"
+        "time.sleep(0.3)\n"
+        "LAST = 2\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slowmod_runs", raising=False)
+    defer({"slowmod": Deferral()})
+    import slowmod
+
+    seen = []
+
+    def use(name: str) -> None:
+        try:
+            seen.append(getattr(slowmod, name))
+        except AttributeError as exc:
+            seen.append(exc)
+
+    first = threading.Thread(target=use, args=("FIRST",))
+    first.start()
+    deadline = time.monotonic() + 10
+    while "slowmod_runs" not in sys.modules:  # the first thread is running its code now
+        assert time.monotonic() < deadline, "the first thread never ran the module"
+    use("LAST")
+    first.join()
+    assert sorted(seen) == [1, 2]
+    assert sys.modules["slowmod_runs"] == [1]
+    del sys.modules["slowmod"], sys.modules["slowmod_runs"]

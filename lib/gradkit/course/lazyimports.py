@@ -22,6 +22,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -115,6 +116,8 @@ class DeferredModule(types.ModuleType):
         if isinstance(own.get(name), types.ModuleType):
             return own[name]
         loader: _DeferredLoader = own["__spec__"].loader_state
+        if loader.runner == threading.get_ident():  # its own code, running now
+            return super().__getattribute__(name)
         served = loader.serve(self, own, name)
         if served is not _NOT_SERVED:
             return served
@@ -125,23 +128,33 @@ class DeferredModule(types.ModuleType):
 _NOT_SERVED = object()
 
 
+#: Held while a deferred module's code runs: another thread that uses the module meanwhile
+#: waits for it, as it would for an import, instead of reading it half-run.
+_RUNNING = threading.RLock()
+
+
 def run_deferred(module: Any) -> None:
     """Run the code of a :class:`DeferredModule` (nothing if it has run), then its
     deferral's ``after()``. A failure leaves no half-run module in ``sys.modules``."""
-    if type(module) is DeferredModule:
-        _run(module)
+    with _RUNNING:
+        if type(module) is DeferredModule:  # else run meanwhile, by another thread
+            _run(module)
 
 
 def _run(module: Any) -> None:
-    module.__class__ = types.ModuleType
     deferred: _DeferredLoader = module.__spec__.loader_state
     # the module as the import system would have left it (inspect finds its source)
     module.__spec__.loader = module.__loader__ = deferred.loader
+    deferred.runner = threading.get_ident()
     try:
         deferred.loader.exec_module(module)
     except BaseException:  # as a failed import: no half-run module left to find
         sys.modules.pop(module.__name__, None)
         raise
+    finally:
+        deferred.runner = None
+        if type(module) is DeferredModule:  # unless its code set a class of its own
+            module.__class__ = types.ModuleType  # type: ignore[assignment]
     if deferred.how.after is not None:
         deferred.how.after()
 
@@ -152,6 +165,7 @@ class _DeferredLoader(importlib.abc.Loader):
     def __init__(self, loader: Any, how: Deferral) -> None:
         self.loader, self.how = loader, how
         self.served: set[str] = set()
+        self.runner: int | None = None  # the thread running the module's code
 
     def create_module(self, spec: Any) -> Any:
         return self.loader.create_module(spec)
