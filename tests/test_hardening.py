@@ -42,7 +42,11 @@ root_only = pytest.mark.skipif(
     os.geteuid() != 0, reason="control groups and kernel user ids need a root grader"
 )
 
-CELL_TIMEOUT = 8
+#: A cell's time limit. The hog's cell (tmpfs filled, then three processes of 1.2 GiB near
+#: the sandbox's memory limit) could run past 8 s on a loaded machine before the limit ended
+#: one of its processes, and the timeout, not the memory limit, then ended it (about one
+#: run in eight). No attack depends on the cell limit: the fixture takes as long at 20 s.
+CELL_TIMEOUT = 20
 NOTEBOOK_BUDGET = 90.0
 CORRECT = "def least_squares(X, y):\n    return np.linalg.solve(X.T @ X, X.T @ y)\n"
 
