@@ -118,7 +118,7 @@ class DeferredModule(types.ModuleType):
         loader: _DeferredLoader = own["__spec__"].loader_state
         if loader.runner == threading.get_ident():  # its own code, running now
             return super().__getattribute__(name)
-        served = loader.serve(self, own, name)
+        served = loader.serve(own, name)
         if served is not _NOT_SERVED:
             return served
         run_deferred(self)
@@ -174,7 +174,7 @@ class _DeferredLoader(importlib.abc.Loader):
         module.__spec__.loader_state = self
         module.__class__ = DeferredModule
 
-    def serve(self, module: Any, own: dict, name: str) -> Any:
+    def serve(self, own: dict, name: str) -> Any:
         """``name`` without running the module's code, or :data:`_NOT_SERVED`."""
         if name in self.served:
             return own[name]
