@@ -151,18 +151,32 @@ def make_course(
     return root
 
 
-def kernels_left(wait: float = 10.0) -> list[str]:
+def kernels_left(wait: float = 10.0, setups: bool = True) -> list[str]:
     """Graders' kernels still running after ``wait`` seconds (their command lines).
 
     Every kernel gradkit starts reads its connection file from a ``gradkit-run-*``
-    scratch directory, so this finds any kernel that outlived its grader.
+    scratch directory, so this finds any kernel that outlived its grader. With
+    ``setups=False`` it leaves out bubblewrap processes with no child: a sandbox caught
+    in its setup when its grader was killed, which runs no kernel (the next run sweeps
+    it, :func:`gradkit.course.isolate.sweep_orphans`).
     """
     deadline = time.monotonic() + wait
     while True:
         out = subprocess.run(
             ["pgrep", "-af", "gradkit-run-.*connection"], capture_output=True, text=True
         ).stdout
-        left = out.strip().splitlines()
+        left = [line for line in out.strip().splitlines() if setups or not _setup(line)]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.5)
+
+
+def _setup(pgrep_line: str) -> bool:
+    """Whether the process of a ``pgrep -a`` line is a bubblewrap with no children."""
+    pid = pgrep_line.split(maxsplit=1)[0]
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return True  # gone meanwhile
+    return comm == "bwrap" and not children

@@ -58,6 +58,7 @@ PROBED = "probed"
 _lock = threading.Lock()
 _context: Any = None
 _probed = False
+_swept = False
 
 
 def sandbox_probed() -> None:
@@ -107,6 +108,7 @@ def _sweep(pid: int) -> None:
     """Remove what a killed grading process ``pid`` left: its kernels' processes (a root
     grader gives them user ids derived from ``pid``) and their control groups."""
     from .cgroups import _where
+    from .lifeline import remove_group
     from .sandbox import KERNEL_UID_BASE, UIDS_PER_PROCESS, kill_uids
 
     if os.geteuid() != 0 or pid <= 0:
@@ -115,19 +117,7 @@ def _sweep(pid: int) -> None:
     kill_uids(range(first, first + UIDS_PER_PROCESS))
     for base, _ in _where().values():
         for group in base.glob(f"gradkit-{pid}-*"):
-            try:
-                for line in (group / "cgroup.procs").read_text().split():
-                    os.kill(int(line), 9)
-            except (OSError, ValueError):
-                pass
-            for _ in range(50):
-                try:
-                    group.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            remove_group(group)
 
 
 def _start(proc: Any) -> None:
@@ -149,6 +139,13 @@ def _start(proc: Any) -> None:
 def run_isolated(payload: dict, hard_timeout: float, memory: int = WORKER_MEMORY) -> dict:
     """Grade ``payload`` in a child process; ``{"nb": ...}``, or ``{"error": ..., "status":
     TIMED_OUT}`` when it took longer than ``hard_timeout`` seconds, or ``{"error": ...}``."""
+    global _swept
+    with _lock:
+        if not _swept:  # once per process: a few ms for /proc and the control groups
+            from .lifeline import sweep_orphans
+
+            sweep_orphans()
+            _swept = True
     ctx = _ctx(bool(payload.get("settings", {}).get("sandbox")))
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(payload, send, memory), daemon=True)

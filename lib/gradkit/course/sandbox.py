@@ -63,6 +63,7 @@ from traitlets import Bool, Int, Unicode
 
 from . import fontlist, graded_kernel
 from .cgroups import KernelGroup
+from .lifeline import ALIVE_OPTION, guard_command
 
 __all__ = [
     "BWRAP_ENV",
@@ -161,6 +162,8 @@ class Limits:
 #: PATH (a build in a non-standard place); a value that is not an executable file means
 #: "no bubblewrap here", which is how CI grades once more as a machine without it would.
 BWRAP_ENV = "GRADKIT_BWRAP"
+#: The module that starts a kernel under its limits, inside the sandbox.
+RLIMITS = "gradkit.course.rlimits"
 
 
 def find_bwrap() -> str | None:
@@ -384,7 +387,7 @@ def command(
     }
     for key, value in kernel_env.items():
         args += ["--setenv", key, value]
-    inner = [sys.executable, "-m", "gradkit.course.rlimits"]
+    inner = [sys.executable, "-m", RLIMITS]
     if os.geteuid() == 0:
         inner += limits.args()
         setpriv = shutil.which("setpriv")
@@ -442,7 +445,7 @@ def user_command(
         **(env or {}),
     }
     drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs"]
-    inner = [sys.executable, "-m", "gradkit.course.rlimits", *limits.args()]
+    inner = [sys.executable, "-m", RLIMITS, *limits.args()]
     assignments = [f"{key}={value}" for key, value in kernel_env.items()]
     return [*inner, "--", *drop, "--", env_bin, "-i", *assignments, *argv]
 
@@ -619,6 +622,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.inner_pid: int | None = None
         self._dir_fds: dict[str, int] = {}
         self._socket_fds: dict[str, int] = {}
+        #: The writing end of the pipe whose other end tells the kernel's launcher that
+        #: this process still runs (:mod:`gradkit.course.lifeline`).
+        self._alive_fd: int | None = None
         self.group: KernelGroup | None = None
         #: Separate-user mode: the run folder's descriptors of the folders the kernel
         #: writes, opened before it starts ("ipc" its sockets, "out" its bridge replies).
@@ -698,13 +704,19 @@ class SandboxedKernelManager(AsyncKernelManager):
         at = kernel_cmd.index(bwrap) + 1 if bwrap in kernel_cmd else 1
         read_end, write_end = os.pipe()
         kernel_cmd = [*kernel_cmd[:at], "--info-fd", str(write_end), *kernel_cmd[at:]]
-        kw["pass_fds"] = (*kw.get("pass_fds", ()), write_end)
+        # the kernel dies with this process, also when it dies during the sandbox's setup
+        alive, self._alive_fd = os.pipe()
+        launcher = kernel_cmd.index(RLIMITS) + 1
+        kernel_cmd = [*kernel_cmd[:launcher], f"{ALIVE_OPTION}={alive}", *kernel_cmd[launcher:]]
+        kernel_cmd = guard_command(kernel_cmd, os.getpid())
+        kw["pass_fds"] = (*kw.get("pass_fds", ()), write_end, alive)
         if self.sandbox_workdir:
             kw["cwd"] = self.sandbox_workdir
         try:
             await super()._async_launch_kernel(kernel_cmd, **kw)
         finally:
             os.close(write_end)
+            os.close(alive)
         try:
             self.inner_pid = await asyncio.to_thread(_child_pid, read_end, LAUNCH_TIMEOUT)
         finally:
@@ -774,7 +786,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         return Folder(f"/proc/{self.inner_pid}/root{SANDBOX_OUT}", fd=fd, owner=self.kernel_owner)
 
     def _close_fds(self) -> None:
-        for fd in [*self._dir_fds.values(), *self._socket_fds.values()]:
+        alive = [] if self._alive_fd is None else [self._alive_fd]
+        self._alive_fd = None
+        for fd in [*self._dir_fds.values(), *self._socket_fds.values(), *alive]:
             try:
                 os.close(fd)
             except OSError:
