@@ -15,8 +15,9 @@ ties to anything, and a kernel in it that would run for ever. Three things close
   by then the sandbox's first process is tied to the outer bubblewrap, so a grader
   that dies later takes the kernel with it, and one that died earlier is seen here;
 * :func:`sweep_orphans`, once per process that grades (a run, a Dask worker) before its
-  first notebook, removes what grading processes that have ended left anyway (a sandbox caught waiting inside
-  bubblewrap's own setup when its outer process died, which runs no kernel).
+  first notebook, removes what grading processes that have ended left anyway (a sandbox
+  caught waiting inside bubblewrap's own setup when its outer process died, which runs
+  no kernel).
 """
 
 from __future__ import annotations
