@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from gradkit.course.directory import Course
-from gradkit.course.kit import RECORDING_SEED, build_kit, practice_tokens
+from gradkit.course.kit import RECORDING_SEED, build_kit, practice_tokens, record
 from gradkit.course.kit_stubs import kept_for_demos
 from gradkit.grading import all_specs
 from gradkit.grading.callee import DirectCallee
@@ -377,11 +377,27 @@ def test_kit_holds_no_solution_secret_or_hidden_case(kits, assignment, tmp_path)
 
 
 def test_a_kit_build_is_reproducible(kits, tmp_path):
-    first, _ = kits["05_optimization"]
-    again = build_kit(Course(ROOT), "05_optimization", tmp_path / "again")
+    # 04: its catalogued mistakes draw from numpy's global random state
+    first, _ = kits["04_regularization"]
+    again = build_kit(Course(ROOT), "04_regularization", tmp_path / "again")
     assert again.wheel is not None
     for path in first.iterdir():
         assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_recording_that_reuses_outcomes_equals_one_that_computes_them_in_every_run(
+    tmp_path,
+):
+    # 04: mistakes that draw from numpy's global state, and layers that keep a cache
+    assignment, tokens = "04_regularization", practice_tokens("04_regularization", 2)
+    for share in (True, False):
+        recorder = record(ROOT / "solutions", assignment, tokens, share=share)
+        recorder.save(tmp_path / str(share), {})
+    shared = sorted(p.name for p in (tmp_path / "True").iterdir())
+    assert shared == sorted(p.name for p in (tmp_path / "False").iterdir())
+    assert len(shared) > 3
+    for name in shared:
+        assert (tmp_path / "True" / name).read_bytes() == (tmp_path / "False" / name).read_bytes()
 
 
 def test_kit_refuses_what_it_cannot_build(tmp_path):

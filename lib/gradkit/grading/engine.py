@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import replay
-from .callee import Call, DirectCallee, Outcome
+from .callee import Call, DirectCallee, Kept, Outcome
 from .outcome_cache import CallDigests, NotCacheable, OutcomeCache, implementation_id
 from .result import CheckResult, TestResult
 from .seeds import hidden_rng, is_practice
@@ -62,6 +62,27 @@ class Unrecorded:
         raise replay.KitMiss("the kit has no reference to time against")
 
 
+def _global_draws() -> tuple[int, bytes]:
+    """Where numpy's global random state stands (position and key): it moves with every
+    draw from it."""
+    state = np.random.get_state(legacy=True)
+    assert isinstance(state, tuple)  # legacy=True: ("MT19937", key, pos, ...)
+    return int(state[2]), np.asarray(state[1]).tobytes()
+
+
+def _holds_kept(value: Any) -> bool:
+    """Whether ``value`` (call inputs, a returned value) holds a handle to a kept value."""
+    if isinstance(value, Kept):
+        return True
+    if isinstance(value, Inputs):
+        return _holds_kept(value.args) or _holds_kept(value.kwargs)
+    if isinstance(value, (tuple, list)):
+        return any(_holds_kept(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_kept(v) for v in value.values())
+    return False
+
+
 class Context:
     """What the checks of one run share: the callees, their outcomes, the hidden rng."""
 
@@ -80,7 +101,10 @@ class Context:
         self.replay = replay.active()
         #: Where the reference's and the mistakes' outcomes of public calls are looked up
         #: and kept (:mod:`~gradkit.grading.outcome_cache`); never in a kit or a recording.
-        self.cache = cache if self.replay is None and replay.recorder_active() is None else None
+        recorder = replay.recorder_active()
+        self.cache = cache if self.replay is None and recorder is None else None
+        #: While a kit is recorded: what earlier runs of this spec and token computed.
+        self._shared = recorder.shared(spec.name, token) if recorder is not None else None
         self._digests = CallDigests()
         #: Who -> what identifies its code (None: not cached), for the cache's digests.
         self._implementations: dict[str, str | None] = {}
@@ -165,14 +189,24 @@ class Context:
                 else:
                     left.append((key, call))
             todo = left
+        shared = self._shared if who != STUDENT else None
+        if todo and shared:
+            todo = [(k, c) for k, c in todo if not self._reuse(shared, who, k)]
+        if shared is not None and any(_holds_kept(c.inputs) for _, c in todo):
+            shared = None  # a kept value (a layer's cache) lives in this run's callee only
         if todo:
             started = time.process_time()
+            drawn = _global_draws() if shared is not None else None
             outcomes = self.callees[who].run([c for _, c in todo])
             each = (time.process_time() - started) / len(todo)
+            if shared is not None and _global_draws() != drawn:
+                shared = None  # these calls drew from numpy's global state: run them always
             for (key, call), outcome in zip(todo, outcomes):
                 if reduce is not None and who != STUDENT and outcome.ok:
                     outcome = dataclasses.replace(outcome, value=reduce(outcome.value))
                 self._memo[(who, key)] = outcome
+                if shared is not None and not _holds_kept(outcome.value):
+                    shared.setdefault((who, key), outcome)
                 if who == STUDENT:
                     self.student_log.append((key, call, outcome))
                 elif cache is not None and each >= cache.min_seconds:
@@ -180,6 +214,12 @@ class Context:
                     if digest:
                         cache.put(self.spec.name, digest, who, key, outcome)
         return [self._memo[(who, k)] for k, _ in requests]
+
+    def _reuse(self, shared: dict[tuple[str, str], Outcome], who: str, key: str) -> bool:
+        known = shared.get((who, key))
+        if known is not None:
+            self._memo[(who, key)] = known
+        return known is not None
 
     def run_all(
         self, requests: Sequence[tuple[str, Call]], reduce: Callable[[Any], Any] | None = None

@@ -224,10 +224,29 @@ def _decode_outcome(raw: dict[str, Any], dec: Decoder) -> Any:
 class Recorder:
     """Collects cases and outcomes while specs run with the full library."""
 
-    def __init__(self) -> None:
+    def __init__(self, share: bool = True) -> None:
+        self.share = share
         self.cases: dict[str, tuple[Inputs, Any]] = {}
         #: spec -> token ("" for public) -> (who, key) -> outcome
         self.outcomes: dict[str, dict[str, dict[tuple[str, str], Any]]] = {}
+        #: (spec, token) -> (who, key) -> outcome: what the reference and the mistakes gave
+        #: in an earlier run of the recording, given to later runs as the kit will replay it
+        #: (see :meth:`shared`).
+        self._shared: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
+
+    def shared(self, spec: str, token: str | None) -> dict[tuple[str, str], Any] | None:
+        """Outcomes of the reference and the mistakes that every run of ``spec`` with
+        ``token`` in this recording uses instead of calling them again.
+
+        A kit replays one outcome per (who, key) whichever student it grades (the first
+        recorded, :meth:`add_outcomes`), so a recording run that reuses it computes what
+        the kit will. The engine shares only calls that left numpy's global random state
+        as they found it: skipping one that drew from it would change what a later call
+        of the same run draws. None when this recorder computes everything in every run
+        (``share=False``: what the recording must equal)."""
+        if not self.share:
+            return None
+        return self._shared.setdefault((spec, token or ""), {})
 
     def add_inputs(self, key: str, made: Inputs, after: Any) -> None:
         from .compare import deep_equal

@@ -57,7 +57,8 @@ def _vanilla_not_scaled(x, dropout_param):
 def _vanilla_redrawn(dout, cache):
     if cache["mask"] is None:
         return dl.vanilla_dropout_backward(dout, cache)
-    return dout * (np.random.default_rng().random(np.shape(dout)) < cache["p"])
+    # numpy's global state, as a student's np.random.rand would: a kit records it seeded
+    return dout * (np.random.random_sample(np.shape(dout)) < cache["p"])
 
 
 TRAIN_CASES = [
@@ -107,7 +108,7 @@ def _inverted_not_rescaled(x, dropout_param):
 def _inverted_redrawn(dout, cache):
     if cache["mask"] is None:
         return dl.dropout_backward(dout, cache)
-    keep = np.random.default_rng().random(np.shape(dout)) < cache["p"]
+    keep = np.random.random_sample(np.shape(dout)) < cache["p"]
     return dout * keep / cache["p"]
 
 
