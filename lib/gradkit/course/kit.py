@@ -271,7 +271,7 @@ def record(solutions: Path, assignment: str, tokens: list[str], share: bool = Tr
     recording what the kit replays: for the reference, a function that is not written,
     and each mistake. The runs of a spec and token reuse what the reference and the
     mistakes gave in the first (:meth:`~gradkit.grading.replay.Recorder.shared`; the
-    same recording as ``share=False``, in about 60 % of the time)."""
+    same recording as ``share=False``, in about three quarters of the time)."""
     from ..grading import replay
     from ..grading.callee import DirectCallee
     from ..grading.engine import run_spec
