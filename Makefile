@@ -34,8 +34,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check lib tests bench nbgrader_config.py conftest.py
 	$(VENV)/bin/mypy
 
+# The suite in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them:
+# module fixtures are built once, and a worker's temporary files and kernels are its own
+# (conftest.py gives each worker its own TMPDIR). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
+
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 # The grading end-to-end tests once more as on a machine without bubblewrap (macOS, most
 # laptops): GRADKIT_BWRAP names no bubblewrap, so grading goes through --no-sandbox and
@@ -45,7 +51,7 @@ GRADING_E2E := tests/test_grading_e2e.py tests/test_grading_class.py tests/test_
 	tests/test_demo.py tests/test_term.py tests/test_canvas.py tests/test_exchange.py
 test-unsandboxed: $(STAMP)
 	env -u GRADKIT_REQUIRE_SANDBOX GRADKIT_BWRAP=/nonexistent/bwrap GRADKIT_EXPECT_NO_SANDBOX=1 \
-		$(PY) -m pytest -p no:cacheprovider $(GRADING_E2E)
+		$(PY) -m pytest -p no:cacheprovider $(XDIST) $(GRADING_E2E)
 
 # Benchmarks live outside the test suite (see bench/README.md).
 bench: $(STAMP)

@@ -16,6 +16,24 @@ from pathlib import Path
 import pytest
 
 _ROOT = Path(__file__).resolve().parent
+
+
+def _worker_tmpdir() -> None:
+    """Under pytest-xdist (``make test``), a TMPDIR of this worker's own, for it and every
+    process it starts: grading's run folders, kernels and scratch files of one worker
+    never meet the other's (tests that look for what a run left, ``kernels_left``, look
+    there). Traversable by a separate-user kernel (0711), writable by this user only."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    folder = Path(tempfile.gettempdir()) / f"gk-{worker}-{os.getpid()}"
+    folder.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(folder, 0o711)
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+_worker_tmpdir()
 _STARTUP = """\
 import importlib.util as _util
 _spec = _util.spec_from_file_location("gradkit_figlint", {path!r})

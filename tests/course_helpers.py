@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -155,7 +156,9 @@ def kernels_left(wait: float = 10.0, setups: bool = True) -> list[str]:
     """Graders' kernels still running after ``wait`` seconds (their command lines).
 
     Every kernel gradkit starts reads its connection file from a ``gradkit-run-*``
-    scratch directory, so this finds any kernel that outlived its grader. With
+    scratch directory, so this finds any kernel that outlived its grader (of this test
+    process: under this process's temporary folder, which is a worker's own with
+    pytest-xdist). With
     ``setups=False`` it leaves out bubblewrap processes with no child: a sandbox caught
     in its setup when its grader was killed, which runs no kernel (the next run sweeps
     it, :func:`gradkit.course.isolate.sweep_orphans`).
@@ -165,7 +168,12 @@ def kernels_left(wait: float = 10.0, setups: bool = True) -> list[str]:
         out = subprocess.run(
             ["pgrep", "-af", "gradkit-run-.*connection"], capture_output=True, text=True
         ).stdout
-        left = [line for line in out.strip().splitlines() if setups or not _setup(line)]
+        mine = f"{tempfile.gettempdir()}/gradkit-run-"
+        left = [
+            line
+            for line in out.strip().splitlines()
+            if mine in line and (setups or not _setup(line))
+        ]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.5)

@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 import time
 from pathlib import Path
 
@@ -206,7 +207,7 @@ def attacked(tmp_path_factory):
         if student == "leaker":
             _answer(nb, "eval_numerical_gradient").source = LEAKER_GRAD
         nbformat.write(nb, str(path))
-    runs_before = set(Path("/tmp").glob("gradkit-run-*"))
+    runs_before = set(Path(tempfile.gettempdir()).glob("gradkit-run-*"))
     course_before = _state(course.root)
     decoy_before = _state(base)["decoy.txt"]
     subs_before = _state(subs)
@@ -232,7 +233,7 @@ def attacked(tmp_path_factory):
         "decoy_after": _state(base)["decoy.txt"],
         "subs_before": subs_before,
         "subs_after": _state(subs),
-        "runs_left": set(Path("/tmp").glob("gradkit-run-*")) - runs_before,
+        "runs_left": set(Path(tempfile.gettempdir()).glob("gradkit-run-*")) - runs_before,
         "pages": {(p.parts[-3], p.stem): p.read_text() for p in pages},
     }
 
