@@ -10,6 +10,7 @@ fails, naming the figure, the panel and what is missing.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,9 +32,20 @@ def _worker_tmpdir() -> None:
     os.chmod(folder, 0o711)
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    _WORKER_TMPDIR.append(folder)
 
 
+_WORKER_TMPDIR: list[Path] = []
 _worker_tmpdir()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this worker's temporary folder, with what tests left there (the run folders
+    of a grading run the tests killed, scratch files of Dask and multiprocessing)."""
+    for folder in _WORKER_TMPDIR:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 _STARTUP = """\
 import importlib.util as _util
 _spec = _util.spec_from_file_location("gradkit_figlint", {path!r})
