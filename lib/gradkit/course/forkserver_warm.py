@@ -15,7 +15,8 @@ instead of being redone in each:
   on a machine that cannot sandbox (:func:`gradkit.course.pipeline.execute_notebook`),
   and keeps the answer per process; then matplotlib's font list, which every sandboxed
   kernel reads instead of building its own (:func:`gradkit.course.fontlist.font_list`,
-  kept from one run to the next).
+  kept from one run to the next), and whether ``setpriv`` can tie each sandbox to its
+  grader (:func:`gradkit.course.lifeline.guard_available`).
 
 What a grading process does not use is not imported: nbgrader's package code (its
 Jupyter server extensions, every preprocessor, the gradebook's SQLAlchemy) stays out,
@@ -52,6 +53,7 @@ def warm() -> None:
     from ..grading.specs import all_specs
     from .fontlist import font_list
     from .isolate import PROBE_ENV, PROBED
+    from .lifeline import guard_available
     from .pipeline import _sandbox_here
 
     try:
@@ -60,6 +62,7 @@ def warm() -> None:
         nbformat.validate(new_notebook())
         if os.environ.get(PROBE_ENV) in ("1", PROBED) and _sandbox_here()[0]:
             font_list(build=True)
+            guard_available()  # a setpriv started once, not once per notebook
     except Exception:  # noqa: BLE001 - redone, and reported, per notebook
         pass
     gc.freeze()
