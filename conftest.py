@@ -19,31 +19,44 @@ import pytest
 _ROOT = Path(__file__).resolve().parent
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def _worker_tmpdir() -> None:
     """Under pytest-xdist (``make test``), a TMPDIR of this worker's own, for it and every
     process it starts: grading's run folders, kernels and scratch files of one worker
     never meet the other's (tests that look for what a run left, ``kernels_left``, look
-    there). Traversable by a separate-user kernel (0711), writable by this user only."""
+    there). Traversable by a separate-user kernel (0711), writable by this user only.
+    The folders of earlier sessions whose worker has ended are removed first, with what
+    their tests left (a killed run's folders; multiprocessing cleans its own at exit,
+    after anything a session could do, so a folder is removed by the next session)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
-    folder = Path(tempfile.gettempdir()) / f"gk-{worker}-{os.getpid()}"
+    base = Path(tempfile.gettempdir())
+    for old in base.glob("gk-gw*-*"):
+        try:
+            pid = int(old.name.rsplit("-", 1)[1])
+            mine = old.stat().st_uid == os.getuid()
+        except (ValueError, OSError):
+            continue
+        if mine and not _running(pid):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = base / f"gk-{worker}-{os.getpid()}"
     folder.mkdir(mode=0o711, exist_ok=True)
     os.chmod(folder, 0o711)
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again
-    _WORKER_TMPDIR.append(folder)
 
 
-_WORKER_TMPDIR: list[Path] = []
 _worker_tmpdir()
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """Remove this worker's temporary folder, with what tests left there (the run folders
-    of a grading run the tests killed, scratch files of Dask and multiprocessing)."""
-    for folder in _WORKER_TMPDIR:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 _STARTUP = """\

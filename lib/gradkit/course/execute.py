@@ -54,6 +54,7 @@ from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.spec import dotted_name
 from ..grading.specs import all_specs
+from .graded_kernel import BRIDGE_REQUEST
 from .rundir import RunDir
 from .sandbox import (
     IPC_PREFIX,
@@ -69,6 +70,13 @@ from .sandbox import (
 )
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
+
+
+def _graded(km: Any) -> bool:
+    """Whether ``km``'s kernel is gradkit's graded kernel, which answers bridge requests
+    of its own (:data:`~gradkit.course.graded_kernel.BRIDGE_REQUEST`)."""
+    return isinstance(km, SandboxedKernelManager) and km.graded_kernel
+
 
 #: Kernel arguments: in-memory history, as nbgrader's own Execute uses.
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
@@ -428,6 +436,24 @@ class GradkitExecute(Execute):
         km = km or self.km
         await self._drain_iopub(kc)  # what earlier requests published: dropped, not waited for
         msg_id = kc.execute(source, silent=True, store_history=False, allow_stdin=False)
+        return await self._reply_status(msg_id, timeout, kc, km)
+
+    async def _request_quietly(
+        self, where: tuple[str, str, int], timeout: float, kc: Any = None, km: Any = None
+    ) -> str:
+        """Bridge request ``where`` (request folder, reply folder, number) through a graded
+        kernel's own message (:data:`~gradkit.course.graded_kernel.BRIDGE_REQUEST`);
+        answered as :meth:`_run_quietly`."""
+        kc = kc or self.kc
+        km = km or self.km
+        await self._drain_iopub(kc)
+        req, out, number = where
+        msg = kc.session.msg(BRIDGE_REQUEST, {"req": req, "out": out, "number": number})
+        kc.shell_channel.send(msg)
+        return await self._reply_status(msg["header"]["msg_id"], timeout, kc, km)
+
+    async def _reply_status(self, msg_id: str, timeout: float, kc: Any, km: Any) -> str:
+        """Wait for the shell reply to ``msg_id``: its status, ``"timeout"`` or ``"dead"``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -518,7 +544,17 @@ class GradkitExecute(Execute):
             )
             return future.result()
 
-        return BridgeCallee(execute, ref["channel"], budget=budget)
+        def request(req: str, out: str, number: int, timeout: float) -> str:
+            future = asyncio.run_coroutine_threadsafe(
+                self._request_quietly((req, out, number), timeout, ref["kc"], ref["km"]), loop
+            )
+            return future.result()
+
+        # the student's and the reference's requests go the same way: the speed checks
+        # time both by the grader's clock
+        same = _graded(ref["km"]) and _graded(self.km)
+        own = request if same else None
+        return BridgeCallee(execute, ref["channel"], budget=budget, request=own)
 
     async def _adopt_reference(self, km: Any) -> None:
         """Use ``km``'s started kernel as the reference's (see :attr:`reference_kernel`)."""
@@ -578,9 +614,15 @@ class GradkitExecute(Execute):
             ):
                 await self._run_quietly(cell.source, self.timeout or 30)
 
-    async def _bridge_execute(self, code: str, timeout: float) -> str:
-        """Run one bridge request; on a timeout interrupt, and restart if that is ignored."""
-        status = await self._run_quietly(code, timeout)
+    async def _bridge_execute(
+        self, code: str, timeout: float, where: tuple[str, str, int] | None = None
+    ) -> str:
+        """Run one bridge request (``code``, or the graded kernel's message for ``where``);
+        on a timeout interrupt, and restart if that is ignored."""
+        if where is not None:
+            status = await self._request_quietly(where, timeout)
+        else:
+            status = await self._run_quietly(code, timeout)
         if status == "timeout":
             self.incident(self._current, "timeout", "a function under test did not return")
             await self.km.interrupt_kernel()
@@ -749,11 +791,19 @@ class GradkitExecute(Execute):
                 future = asyncio.run_coroutine_threadsafe(self._bridge_execute(code, timeout), loop)
                 return future.result()
 
+        def request(req: str, out: str, number: int, timeout: float) -> str:
+            with self._phase("bridge calls"):
+                future = asyncio.run_coroutine_threadsafe(
+                    self._bridge_execute("", timeout, (req, out, number)), loop
+                )
+                return future.result()
+
         callee = BridgeCallee(
             execute,
             self._channel,
             forbidden=spec.forbidden_names(),
             budget=float(self.timeout or 30),
+            request=request if _graded(self.km) else None,
         )
         self.code_cells_executed += 1
         cell.execution_count = count or self.code_cells_executed

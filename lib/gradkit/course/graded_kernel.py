@@ -23,6 +23,14 @@ runs it in place of ``ipykernel_launcher``
   at once, as always. A figure made without pyplot (``matplotlib.figure.Figure``) and
   left as a cell's value shows as text until pyplot has been used.
 
+* **Bridge requests without a cell.** The grader asks for one request of the bridge
+  (:mod:`gradkit.grading.bridge`) with a shell message of its own
+  (:data:`BRIDGE_REQUEST`), answered once the request is served: what an
+  ``execute_request`` adds (IPython's input transformations, compiling a statement,
+  history, an execute reply) costs the kernel 1 ms of CPU a request, of 2.5.
+  As in a cell, the request runs in the main thread, where the grader's interrupt
+  reaches it, between IPython's ``pre_execute`` and ``post_execute`` events.
+
 Nothing here is a defence: the student's code runs in this process and may undo any of
 it, which changes its own speed only.
 """
@@ -34,7 +42,14 @@ from typing import Any
 
 from .lazyimports import Deferral, defer
 
-__all__ = ["kernel_argv", "main", "PYPLOT", "PACKAGE"]
+__all__ = ["kernel_argv", "main", "PYPLOT", "PACKAGE", "BRIDGE_REQUEST", "MODULE"]
+
+#: The module every grading kernel runs (what :func:`kernel_argv` puts in the command).
+MODULE = "gradkit.course.graded_kernel"
+#: The shell message of one bridge request: content ``{"req", "out", "number"}``, as
+#: :func:`gradkit.grading.bridge.kernel_code`'s arguments; answered by ``gradkit_bridge_reply``
+#: with ``{"status": "ok"}`` or ``{"status": "error", "ename": ...}``.
+BRIDGE_REQUEST = "gradkit_bridge_request"
 
 PACKAGE = "matplotlib"
 PYPLOT = "matplotlib.pyplot"
@@ -61,7 +76,7 @@ def kernel_argv(argv: list[str]) -> list[str]:
     kernel command as it is."""
     for at in range(len(argv) - 1):
         if argv[at : at + 2] == ["-m", "ipykernel_launcher"]:
-            return [*argv[:at], "-m", "gradkit.course.graded_kernel", *argv[at + 2 :]]
+            return [*argv[:at], "-m", MODULE, *argv[at + 2 :]]
     return argv
 
 
@@ -74,6 +89,35 @@ def _defer_inline(original: Any) -> Any:
 
     enable_matplotlib.__doc__ = original.__doc__
     return enable_matplotlib
+
+
+def _kernel_class() -> Any:
+    """ipykernel's kernel, answering :data:`BRIDGE_REQUEST` too."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    class GradedKernel(IPythonKernel):
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.shell_handlers[BRIDGE_REQUEST] = self.bridge_request
+
+        def bridge_request(self, stream: Any, ident: Any, parent: dict) -> None:
+            content = parent.get("content") or {}
+            reply: dict[str, Any] = {"status": "ok"}
+            shell: Any = self.shell
+            session: Any = self.session
+            events = shell.events
+            try:
+                events.trigger("pre_execute")
+                from ..grading.bridge_kernel import serve
+
+                serve(str(content["req"]), str(content["out"]), int(content["number"]))
+            except BaseException as exc:  # noqa: BLE001 - the grader's interrupt included
+                reply = {"status": "error", "ename": type(exc).__name__}
+            finally:
+                events.trigger("post_execute")  # figures shown and closed, as after a cell
+            session.send(stream, "gradkit_bridge_reply", reply, parent, ident)
+
+    return GradedKernel
 
 
 def main() -> None:
@@ -89,7 +133,7 @@ def main() -> None:
         )
     from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance()
+    kernelapp.launch_new_instance(kernel_class=_kernel_class())
 
 
 if __name__ == "__main__":

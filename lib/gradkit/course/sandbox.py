@@ -620,6 +620,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self.client_factory = CappedKernelClient
         self.inner_pid: int | None = None
+        #: Whether the kernel runs gradkit's graded kernel (which answers
+        #: :data:`~gradkit.course.graded_kernel.BRIDGE_REQUEST`), set when it is launched.
+        self.graded_kernel = False
         self._dir_fds: dict[str, int] = {}
         self._socket_fds: dict[str, int] = {}
         #: The writing end of the pipe whose other end tells the kernel's launcher that
@@ -651,6 +654,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = graded_kernel.kernel_argv(super().format_kernel_cmd(extra_arguments))
+        self.graded_kernel = graded_kernel.MODULE in argv
         if not self.sandbox_enabled and self.separate_user:
             env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
             library = Path(self.sandbox_library) if self.sandbox_library else None
