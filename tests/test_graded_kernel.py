@@ -127,3 +127,59 @@ def test_a_graded_kernel_has_no_debugger_and_draws_the_same_figures_when_asked()
     assert "loaded module module" in _text(draw)
     # matplotlib's own names run matplotlib alone; pyplot is the same module either way
     assert _text(package) == "rc 1.5 DeferredModule\nsame True True\n"
+
+
+def test_a_bridge_request_message_is_served_in_the_main_thread_like_a_cell(tmp_path):
+    """The grader's own shell message (BRIDGE_REQUEST) runs the request where a cell
+    would: the main thread, the user's namespace; a request that fails says why."""
+    import numpy as np
+
+    from gradkit.course.graded_kernel import BRIDGE_REQUEST
+    from gradkit.grading.bridge import BridgeCallee
+    from gradkit.grading.callee import Call
+    from gradkit.grading.spec import Inputs
+
+    km = KernelManager(kernel_name="python3")
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    km.kernel_spec.argv = kernel_argv(argv)  # type: ignore[union-attr]
+    km.start_kernel(env={**os.environ, "PYTHONPATH": LIB})
+    kc = km.client()
+    kc.start_channels()
+
+    def ask(content: dict) -> dict:
+        msg = kc.session.msg(BRIDGE_REQUEST, content)
+        kc.shell_channel.send(msg)
+        while True:
+            reply = kc.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                return reply
+
+    def request(req: str, out: str, number: int, timeout: float) -> str:
+        status = ask({"req": req, "out": out, "number": number})["content"]
+        return "ok" if status["status"] == "ok" else f"error: {status.get('ename')}"
+
+    def no_cells(code: str, timeout: float) -> str:
+        raise AssertionError("a graded kernel's requests are messages, not cells")
+
+    try:
+        kc.wait_for_ready(timeout=60)
+        define = (
+            "import threading\n"
+            "def where(x):\n"
+            "    return threading.current_thread() is threading.main_thread(), x + 1\n"
+        )
+        assert kc.execute_interactive(define, timeout=60)["content"]["status"] == "ok"
+        callee = BridgeCallee(no_cells, tmp_path / "bridge", request=request)
+        (outcome,) = callee.run([Call("where", Inputs((np.arange(3.0),), {}))])
+        assert outcome.ok, outcome.error
+        main, values = outcome.value
+        assert main is True
+        np.testing.assert_array_equal(values, [1.0, 2.0, 3.0])
+        failed = ask({"req": str(tmp_path / "none"), "out": str(tmp_path / "none"), "number": 9})
+        assert failed["msg_type"] == "gradkit_bridge_reply"
+        assert failed["content"] == {"status": "error", "ename": "FileNotFoundError"}
+        # the kernel goes on as before
+        assert kc.execute_interactive("x = 1", timeout=60)["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
