@@ -39,42 +39,55 @@ _CHECK = 'read -r _ _ _ parent _ < /proc/$$/stat && [ "$parent" = "$1" ] && shif
 
 
 @functools.cache
-def guard_available() -> bool:
-    """Whether ``setpriv`` here sets a parent-death signal (util-linux 2.33 and later)."""
+def _setpriv() -> str | None:
+    """``setpriv``, if it sets a parent-death signal here (util-linux 2.33 and later)."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        return False
+        return None
     try:
         done = subprocess.run(
             [setpriv, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=10
         )
     except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+        return None
+    return setpriv if done.returncode == 0 else None
+
+
+def guard_available() -> bool:
+    """Whether sandboxes can be tied to their grader here (found once per process)."""
+    return _setpriv() is not None
 
 
 def guard_command(argv: list[str], parent: int) -> list[str]:
     """``argv`` started so that it dies with process ``parent`` (the grader that runs the
     command), or not at all if ``parent`` is gone before the tie holds. Unchanged where
     ``setpriv`` cannot set a parent-death signal (the sweep is then what is left)."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is None or not guard_available():
+    setpriv = _setpriv()
+    if setpriv is None:
         return argv
     return [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", _CHECK, "gradkit-guard",
             str(parent), *argv]  # fmt: skip
 
 
+@functools.cache
+def _boot_time() -> int | None:
+    """When the machine booted (seconds since the epoch), from ``/proc/stat``."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+        return next(int(line.split()[1]) for line in lines if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
 def _start_time(pid: int) -> float | None:
     """When process ``pid`` started (seconds since the epoch, rounded down), or None when
     there is no such process."""
+    boot = _boot_time()
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(
-            int(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, StopIteration, ValueError):
+    except OSError:
+        return None
+    if boot is None:
         return None
     ticks = int(stat[stat.rfind(")") + 2 :].split()[19])  # field 22 of proc(5): starttime
     return boot + ticks / os.sysconf("SC_CLK_TCK")
