@@ -115,6 +115,23 @@ def test_a_sparse_initializer_drawing_column_by_column_earns_full_marks():
         assert result.score == 1.0, result.text()
 
 
+def test_the_hidden_sparse_cases_hold_enough_nonzeros_in_few_columns_and_separate_per_row():
+    """What the hidden cases' docstring promises, over 2000 draws: at least 4·10^4 nonzeros
+    (the 3 % tolerance on their spread is then > 8 standard errors), at most 400 columns
+    (a student's initializer may loop over them), and nonzeros counted per row leave a share
+    of zeros at least 6 points (3 times the tolerance of 2 points) below the right one."""
+    from gradkit.grading.specs.a03_init import _hidden_sparse
+
+    rng = np.random.default_rng(2026)
+    for _ in range(2000):
+        case = _hidden_sparse(rng)
+        fan_in, fan_out, _seed = case.args
+        k = case.kwargs["num_nonzero"]
+        assert k * fan_out >= 4 * 10**4 and fan_out <= 400
+        right_zeros, per_row_zeros = 1 - k / fan_in, 1 - min(k, fan_out) / fan_out
+        assert right_zeros - per_row_zeros >= 0.06
+
+
 def test_sparse_rows_drawn_with_replacement_fail_the_column_count():
     def sparse_init(fan_in, fan_out, rng, num_nonzero=None, scale=0.01):
         k = num_nonzero or min(10, fan_in)

@@ -196,10 +196,16 @@ def initializer_spec(
     mistakes: Sequence[Mistake] = (),
     random: bool = True,
     title: str = "",
+    reproducible: Case | None = None,
 ) -> Spec:
-    """``init(fan_in, fan_out, rng, ...) -> W``; each case passes the rng as ``Rng(seed)``."""
+    """``init(fan_in, fan_out, rng, ...) -> W``; each case passes the rng as ``Rng(seed)``.
+
+    ``reproducible`` is the case of the reproducibility check (three calls), by default the
+    first case: it needs no statistics, so a small case checks it as well and costs less
+    (a student's initializer may draw column by column).
+    """
     checks: list[Any] = [Statistics(c) for c in cases]
-    checks.append(Reproducible(cases[0], random=random))
+    checks.append(Reproducible(reproducible or cases[0], random=random))
     return Spec(
         name=name,
         functions={name: reference},
