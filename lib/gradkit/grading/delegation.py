@@ -93,6 +93,7 @@ def resolve(dotted: str):
 #: times slower, and a watch cost 0.37 ms to set up).
 _FINGERPRINTS: dict[types.CodeType, tuple] = {}
 
+
 def _fingerprint_of(code: types.CodeType) -> tuple:
     """:func:`_fingerprint` of ``code``, computed once per process."""
     fp = _FINGERPRINTS.get(code)
