@@ -115,6 +115,19 @@ def test_a_sparse_initializer_drawing_column_by_column_earns_full_marks():
         assert result.score == 1.0, result.text()
 
 
+def test_the_hidden_fans_give_enough_draws_and_a_wrong_fan_changes_the_spread():
+    """Over 2000 draws: 8·10^4 to 3·10^5 weights (the 3 % tolerance on their spread is then
+    > 8 standard errors), and the two fans differ by a factor of at least 2, so a wrong fan
+    changes the spread by at least 1 - 1/√2 = 29 %."""
+    from gradkit.grading.specs.a03_init import _hidden_fans
+
+    make, rng = _hidden_fans(), np.random.default_rng(2026)
+    for _ in range(2000):
+        fan_in, fan_out, _seed = make(rng).args
+        assert 8 * 10**4 <= fan_in * fan_out <= 3 * 10**5
+        assert max(fan_in, fan_out) >= 2 * min(fan_in, fan_out)
+
+
 def test_the_hidden_sparse_cases_hold_enough_nonzeros_in_few_columns_and_separate_per_row():
     """What the hidden cases' docstring promises, over 2000 draws: at least 4·10^4 nonzeros
     (the 3 % tolerance on their spread is then > 8 standard errors), at most 400 columns
