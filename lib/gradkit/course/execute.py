@@ -46,19 +46,17 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ..grading.bridge import BridgeCallee, Channel
-from ..grading.callee import DirectCallee
 from ..grading.codec import Folder
 from ..grading.engine import SpecRun
 from ..grading.outcome_cache import OutcomeCache, for_sandboxed_grader
 from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
-from ..grading.spec import dotted_name
 from ..grading.specs import all_specs
 from .graded_kernel import BRIDGE_REQUEST
+from .reference_kernel import ReferenceKernel, ReferenceTimer, graded
 from .rundir import RunDir
 from .sandbox import (
     IPC_PREFIX,
-    LAUNCH_TIMEOUT,
     NOBODY,
     SANDBOX_OUT,
     Limits,
@@ -70,12 +68,6 @@ from .sandbox import (
 )
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
-
-
-def _graded(km: Any) -> bool:
-    """Whether ``km``'s kernel is gradkit's graded kernel, which answers bridge requests
-    of its own (:data:`~gradkit.course.graded_kernel.BRIDGE_REQUEST`)."""
-    return isinstance(km, SandboxedKernelManager) and km.graded_kernel
 
 
 #: Kernel arguments: in-memory history, as nbgrader's own Execute uses.
@@ -181,7 +173,7 @@ def _defined_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-class GradkitExecute(Execute):
+class GradkitExecute(ReferenceKernel, Execute):
     """nbgrader's Execute, with test cells judged in the grader, a sandbox, and recovery."""
 
     secret_file = Unicode("", help="The course secret; hidden cases need it or a token.").tag(
@@ -482,115 +474,6 @@ class GradkitExecute(Execute):
             except queue.Empty:
                 return
 
-    # -- the reference's kernel (speed checks) ------------------------------------------
-    async def _reference_callee(self, spec: Any) -> BridgeCallee:
-        """A bridge to a kernel of the grader's own, started on first use, in the same
-        sandbox as the student's and with no student code in it, where the speed checks
-        time the reference the way they time the student's function."""
-        run = self._run
-        if self._ref is None and self.reference_kernel is not None and not self.sandbox:
-            await self._adopt_reference(self.reference_kernel)
-        if self._ref is None:
-            uid = lease_uid() if self.sandbox and os.geteuid() == 0 else None
-            km = SandboxedKernelManager(
-                config=self.config,
-                kernel_name=self.kernel_name or "python3",
-                transport="ipc",
-                ip=IPC_PREFIX if self.sandbox else str(run.dir("ipc") / "reference"),
-                connection_file=str(run.dir("conn") / "reference.json"),
-                sandbox_readonly=os.pathsep.join([str(run.dir("conn")), str(run.dir("req"))]),
-                sandbox_workdir=str(run.path),
-                sandbox_memory=self.sandbox_memory,
-                sandbox_uid=NOBODY if uid is None else uid,
-            )
-            km.sandbox_enabled = self.sandbox
-            self._ref = {"km": km, "uid": uid, "imported": set()}
-            await km.start_kernel(
-                extra_arguments=list(self.extra_arguments),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=str(run.path),
-            )
-            kc = km.client()
-            started = kc.start_channels()
-            if asyncio.iscoroutine(started):
-                await started
-            await kc.wait_for_ready(timeout=60)
-            if self.kernel_clock is not None:
-                self.kernel_clock.track(km)
-            out = km.out_folder() if self.sandbox else run.folders["out"]
-            self._ref["kc"] = kc
-            self._ref["channel"] = Channel(
-                run.folders["req"],
-                km.out_folder if self.sandbox else (lambda: out),
-                str(run.dir("req")),
-                SANDBOX_OUT if self.sandbox else str(out.path),
-                numbers=self._channel.numbers,
-                problems=self._channel.problems,
-            )
-        ref, budget = self._ref, float(self.timeout or 30)
-        for name, func in spec.implementation().items():
-            if name not in ref["imported"]:
-                module, _, attr = dotted_name(func).rpartition(".")
-                code = f"globals()[{name!r}] = __import__({module!r}, fromlist=['x']).{attr}"
-                if await self._run_quietly(code, budget, ref["kc"], ref["km"]) != "ok":
-                    raise RuntimeError(f"the reference kernel could not import {module}.{attr}")
-                ref["imported"].add(name)
-        loop = asyncio.get_running_loop()
-
-        def execute(code: str, timeout: float) -> str:
-            future = asyncio.run_coroutine_threadsafe(
-                self._run_quietly(code, timeout, ref["kc"], ref["km"]), loop
-            )
-            return future.result()
-
-        def request(req: str, out: str, number: int, timeout: float) -> str:
-            future = asyncio.run_coroutine_threadsafe(
-                self._request_quietly((req, out, number), timeout, ref["kc"], ref["km"]), loop
-            )
-            return future.result()
-
-        # the student's and the reference's requests go the same way: the speed checks
-        # time both by the grader's clock
-        same = _graded(ref["km"]) and _graded(self.km)
-        own = request if same else None
-        return BridgeCallee(execute, ref["channel"], budget=budget, request=own)
-
-    async def _adopt_reference(self, km: Any) -> None:
-        """Use ``km``'s started kernel as the reference's (see :attr:`reference_kernel`)."""
-        kc = km.client()
-        started = kc.start_channels()
-        if asyncio.iscoroutine(started):
-            await started
-        await kc.wait_for_ready(timeout=60)
-        out = self._run.folders["out"]
-        self._ref = {"km": km, "uid": None, "imported": set(), "kc": kc}
-        self._ref["channel"] = Channel(
-            self._run.folders["req"],
-            lambda: out,
-            str(self._run.dir("req")),
-            str(out.path),
-            numbers=self._channel.numbers,
-            problems=self._channel.problems,
-        )
-
-    async def _stop_reference(self) -> None:
-        ref, self._ref = self._ref, None
-        if ref is None:
-            return
-        if self.kernel_clock is not None:
-            self.kernel_clock.retire(ref["km"])
-        try:
-            if "kc" in ref:
-                ref["kc"].stop_channels()
-            await ref["km"].shutdown_kernel(now=True)
-        except Exception as exc:  # the kernel is killed below either way
-            self.log.warning("stopping the reference kernel: %s", exc)
-        if ref["uid"] is not None:
-            kill_user(ref["uid"])
-            release_uid(ref["uid"])
-        self._channel.problems.extend(ref["km"].remove_group())
-
     async def _recover(self, upto: int) -> None:
         """Restart the kernel and replay the cells before ``upto`` (except skipped ones)."""
         self.log.warning("restarting the kernel and replaying the earlier cells")
@@ -803,11 +686,11 @@ class GradkitExecute(Execute):
             self._channel,
             forbidden=spec.forbidden_names(),
             budget=float(self.timeout or 30),
-            request=request if _graded(self.km) else None,
+            request=request if graded(self.km) else None,
         )
         self.code_cells_executed += 1
         cell.execution_count = count or self.code_cells_executed
-        timer = _ReferenceTimer(self, spec, loop)
+        timer = ReferenceTimer(self, spec, loop)
         run = SpecRun(spec, callee, points, self._token, timer, cache=self._outcome_cache())
         try:
             await loop.run_in_executor(None, run.public)
@@ -918,27 +801,3 @@ class GradkitExecute(Execute):
     # rebind them so the overrides above are what runs.
     execute_cell = run_sync(async_execute_cell)
     start_new_kernel = run_sync(async_start_new_kernel)
-
-
-class _ReferenceTimer:
-    """What a speed check times the reference with, when the grader runs it: the reference's
-    own kernel (:meth:`GradkitExecute._reference_callee`), started on first use. Should that
-    kernel not start, the reference is timed in the grader's process, and the log says so."""
-
-    def __init__(self, ep: GradkitExecute, spec: Any, loop: asyncio.AbstractEventLoop):
-        self.ep, self.spec, self.loop = ep, spec, loop
-
-    def time_calls(self, fn: str, batches: list, returns: Any) -> Any:
-        with self.ep._phase("reference kernel"):
-            return self._time_calls(fn, batches, returns)
-
-    def _time_calls(self, fn: str, batches: list, returns: Any) -> Any:
-        try:
-            future = asyncio.run_coroutine_threadsafe(
-                self.ep._reference_callee(self.spec), self.loop
-            )
-            callee = future.result(timeout=LAUNCH_TIMEOUT + 30)
-        except Exception as exc:
-            self.ep.log.warning("timing the reference in the grader's process: %s", exc)
-            return DirectCallee(self.spec.implementation()).time_calls(fn, batches, returns)
-        return callee.time_calls(fn, batches, returns)
