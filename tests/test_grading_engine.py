@@ -393,6 +393,38 @@ def test_results_survive_a_json_round_trip():
     assert "<table" in again.html() and "✗" in again.html()
 
 
+def test_a_test_cells_outputs_are_the_ones_nbformat_makes_and_valid():
+    """The grader builds a test cell's outputs without validating each one (the notebook
+    is validated whole when written): they must equal nbformat's own, validated, outputs."""
+    import nbformat
+    from nbformat.v4 import new_output
+
+    from gradkit.course.execute import result_outputs
+    from gradkit.grading.result import MIME
+
+    passed = run("ridge", partial(ridge_student, honour_bias_last=False))
+    failed = TestResult(test="ridge", points=2.0, problem="the function is missing")
+    assert passed.score > 0 and failed.score == 0
+    for result in (passed, failed):
+        outputs = result_outputs(result, execution_count=7)
+        data = {"text/plain": result.text(), "text/html": result.html(), MIME: result.to_dict()}
+        message = f"ridge: no check passed (0/{result.points:g} points)"
+        expected = [
+            new_output("display_data", data=data),
+            new_output("execute_result", data={"text/plain": repr(result.score)}, execution_count=7)
+            if result.score > 0
+            else new_output(
+                "error",
+                ename="GradingFailure",
+                evalue=message,
+                traceback=[f"GradingFailure: {message}"],
+            ),
+        ]
+        assert outputs == expected
+        for output in outputs:
+            nbformat.validate(output, ref="output", version=4)
+
+
 def test_hints_and_diagnoses_appear_only_beside_failed_checks():
     from gradkit.grading.result import CheckResult
 

@@ -7,8 +7,10 @@ instead of being redone in each:
 * every spec module and the library code they reference (``all_specs()``), which a
   grading process otherwise imports (and, without ``.pyc`` files, compiles) when it
   reaches its first test cell, the library's fingerprint that names the outcome cache's
-  folder (:mod:`gradkit.grading.outcome_cache`), and nbformat's compiled notebook
-  validator;
+  folder (:mod:`gradkit.grading.outcome_cache`), nbformat's compiled notebook
+  validator, and IPython's package, which jupyter_client imports to find the kernel's
+  spec (for IPython's own kernel folder) each time a grading process starts a kernel
+  (0.07 CPU s a notebook);
 * the sandbox probe (a sandboxed Python started once), when the grading run asked for
   the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`) and has not probed it itself
   (a Dask worker's fork server): a grading process refuses to run a sandboxed notebook
@@ -60,6 +62,8 @@ def warm() -> None:
         all_specs()
         library_fingerprint()  # of the code imported here, which every grading process runs
         nbformat.validate(new_notebook())
+        import IPython.paths  # noqa: F401 - what finding a kernel spec imports
+
         if os.environ.get(PROBE_ENV) in ("1", PROBED) and _sandbox_here()[0]:
             font_list(build=True)
             guard_available()  # a setpriv started once, not once per notebook
