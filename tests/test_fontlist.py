@@ -70,6 +70,7 @@ def test_an_index_naming_a_link_or_a_file_elsewhere_is_not_followed(fonts, monke
     monkeypatch.setattr(fontlist, "_build", lambda where: rebuilt)
     index = cache / f"fonts-key-{fontlist.inputs_key()}"
     for named in (elsewhere, link):
+        index.unlink(missing_ok=True)  # font_list writes its index read-only (0400)
         index.write_text(str(named))
         monkeypatch.setattr(fontlist, "_built", {})
         assert fontlist.font_list(build=True) == rebuilt
