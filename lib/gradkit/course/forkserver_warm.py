@@ -10,7 +10,7 @@ instead of being redone in each:
   folder (:mod:`gradkit.grading.outcome_cache`), nbformat's compiled notebook
   validator, and IPython's package, which jupyter_client imports to find the kernel's
   spec (for IPython's own kernel folder) each time a grading process starts a kernel
-  (0.07 CPU s a notebook);
+  (0.06 CPU s a notebook);
 * the sandbox probe (a sandboxed Python started once), when the grading run asked for
   the sandbox (:data:`~gradkit.course.isolate.PROBE_ENV`) and has not probed it itself
   (a Dask worker's fork server): a grading process refuses to run a sandboxed notebook

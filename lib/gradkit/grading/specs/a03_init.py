@@ -31,7 +31,7 @@ def _fans(fan_in: int, fan_out: int, seed: int, **kwargs: float | str | int):
 def _hidden_fans(**kwargs: float | str | int):
     """Fans of 200–300 and 2–3 times that, in either order: 8·10^4 to 2.7·10^5 draws (the
     std of their std is < 0.3 %, far inside the 3 % tolerance; more draws would only cost
-    time), and a wrong fan changes the spread by more than 40 %."""
+    time), and a wrong fan changes the spread by a factor of √2 or more (+41 % or −29 %)."""
 
     def make(rng):
         a = int(rng.integers(200, 300))
