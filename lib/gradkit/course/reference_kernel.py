@@ -64,8 +64,8 @@ class ReferenceKernel:
     timeout: Any
 
     async def _reference_callee(self, spec: Any) -> BridgeCallee:
-        """A bridge to a kernel of the grader's own, started on first use, in the same
-        sandbox as the student's and with no student code in it, where the speed checks
+        """A bridge to a kernel of the grader's own, started on first use, in a sandbox of
+        its own like the student's and with no student code in it, where the speed checks
         time the reference the way they time the student's function."""
         run = self._run
         if self._ref is None and self.reference_kernel is not None and not self.sandbox:
