@@ -349,7 +349,7 @@ def test_gradescope_without_namespaces_grades_as_a_separate_user(world):
 def _owned_by(proc: Path, uid: int) -> bool:
     """Whether /proc/<pid> is a live process of ``uid`` (a killed one waiting to be reaped
     by whoever adopted it is not)."""
-    from gradkit.course.sandbox import _zombie
+    from gradkit.course.kernel_users import _zombie
 
     try:
         return proc.name.isdigit() and proc.stat().st_uid == uid and not _zombie(proc)

@@ -268,7 +268,8 @@ def test_doctor_says_what_the_machine_supports():
 
 
 def test_kernels_get_their_own_user_and_only_kernel_users_are_killed():
-    from gradkit.course.sandbox import KERNEL_UID_BASE, command, kill_user, lease_uid, release_uid
+    from gradkit.course.kernel_users import KERNEL_UID_BASE, kill_user, lease_uid, release_uid
+    from gradkit.course.sandbox import command
 
     first, second = lease_uid(), lease_uid()
     assert KERNEL_UID_BASE <= first != second >= KERNEL_UID_BASE

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gradkit.course import cgroups
+from gradkit.course.kernel_users import KERNEL_UID_BASE, UIDS_PER_PROCESS
 from gradkit.course.lifeline import _gone, guard_available, guard_command, sweep_orphans
-from gradkit.course.sandbox import KERNEL_UID_BASE, UIDS_PER_PROCESS
 
 needs_guard = pytest.mark.skipif(
     not guard_available(), reason="setpriv here sets no parent-death signal"

@@ -54,6 +54,7 @@ from ..grading.result import MIME, TestResult
 from ..grading.seeds import derive_token
 from ..grading.specs import all_specs
 from .graded_kernel import BRIDGE_REQUEST
+from .kernel_users import kill_user, lease_uid, release_uid
 from .reference_kernel import ReferenceKernel, ReferenceTimer, graded
 from .rundir import RunDir
 from .sandbox import (
@@ -63,13 +64,9 @@ from .sandbox import (
     Limits,
     SandboxedKernelManager,
     kernel_visible_paths,
-    kill_user,
-    lease_uid,
-    release_uid,
 )
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
-
 
 #: Kernel arguments: in-memory history, as nbgrader's own Execute uses.
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]

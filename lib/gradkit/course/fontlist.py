@@ -136,7 +136,8 @@ def _write_whole(path: Path, text: str, mode: int) -> None:
 
 def _build(cache: Path) -> Path | None:
     """Have a sandboxed Python build the list; keep it in ``cache``, named by its content."""
-    from .sandbox import NOBODY, SandboxUnavailable, command, kill_user, lease_uid, release_uid
+    from .kernel_users import kill_user, lease_uid, release_uid
+    from .sandbox import NOBODY, SandboxUnavailable, command
 
     code = (
         "import os, sys, matplotlib.font_manager as fm\n"

@@ -108,8 +108,8 @@ def _sweep(pid: int) -> None:
     """Remove what a killed grading process ``pid`` left: its kernels' processes (a root
     grader gives them user ids derived from ``pid``) and their control groups."""
     from .cgroups import _where
+    from .kernel_users import KERNEL_UID_BASE, UIDS_PER_PROCESS, kill_uids
     from .lifeline import remove_group
-    from .sandbox import KERNEL_UID_BASE, UIDS_PER_PROCESS, kill_uids
 
     if os.geteuid() != 0 or pid <= 0:
         return

@@ -128,7 +128,7 @@ def sweep_orphans() -> tuple[int, int]:
     each other alone (assuming, as kernel user ids and group names do, that they share
     a process-id namespace)."""
     from .cgroups import _where
-    from .sandbox import KERNEL_UID_BASE, UIDS_PER_PROCESS
+    from .kernel_users import KERNEL_UID_BASE, UIDS_PER_PROCESS
 
     if os.geteuid() != 0:
         return 0, 0

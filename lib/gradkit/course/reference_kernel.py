@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Any
 from ..grading.bridge import BridgeCallee, Channel
 from ..grading.callee import DirectCallee
 from ..grading.spec import dotted_name
+from .kernel_users import kill_user, lease_uid, release_uid
 from .sandbox import (
     IPC_PREFIX,
     LAUNCH_TIMEOUT,
     NOBODY,
     SANDBOX_OUT,
     SandboxedKernelManager,
-    kill_user,
-    lease_uid,
-    release_uid,
 )
 
 if TYPE_CHECKING:

@@ -19,9 +19,10 @@ every major Linux distribution). Inside:
   nor plant a link where the grader works. The course (solutions, secret,
   gradebook), other students' work and the submissions folder are not there;
 * an unprivileged user: when the grader runs as root, a user id of the kernel's
-  own (:func:`lease_uid`, no account, no groups), so the process limit counts
-  only this kernel's processes and :func:`kill_user` can remove anything it
-  left; otherwise ``nobody`` (65534) mapped in a new user namespace;
+  own (:func:`~gradkit.course.kernel_users.lease_uid`, no account, no groups), so the
+  process limit counts only this kernel's processes and
+  :func:`~gradkit.course.kernel_users.kill_user` can remove anything it left;
+  otherwise ``nobody`` (65534) mapped in a new user namespace;
 * limits set by :mod:`gradkit.course.rlimits` on each process (address space,
   processes, size of written files, open files, CPU seconds, no core dumps) and,
   for a root grader, by a control group for the whole sandbox
@@ -47,11 +48,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +62,7 @@ from traitlets import Bool, Int, Unicode
 
 from . import fontlist, graded_kernel
 from .cgroups import KernelGroup
+from .kernel_users import KERNEL_UID_BASE, kill_user, lease_uid, release_uid
 from .lifeline import ALIVE_OPTION, guard_command
 
 __all__ = [
@@ -73,27 +73,14 @@ __all__ = [
     "command",
     "doctor",
     "find_bwrap",
-    "kill_uids",
     "limit_report",
-    "kill_user",
-    "lease_uid",
     "probe",
     "probe_user",
-    "release_uid",
     "user_command",
 ]
 
 #: The unprivileged user and group of a kernel in a user namespace (grader not root).
 NOBODY = 65534
-#: A root grader gives each kernel a user id of its own, from
-#: ``KERNEL_UID_BASE + pid * UIDS_PER_PROCESS + slot``: process ids are unique among
-#: live processes (at most 2**22 on Linux) and a process leases its slots one kernel at
-#: a time (a Dask worker runs several at once, in threads). The range, 0x50000000 to
-#: 0x60000000, is far above the ids of real accounts.
-KERNEL_UID_BASE = 0x50000000
-UIDS_PER_PROCESS = 64
-_leased: set[int] = set()
-_lease_lock = threading.Lock()
 #: Environment variables a kernel may inherit from the grader (nothing else crosses).
 PASSED_ENV = (
     "NBGRADER_EXECUTION",
@@ -230,73 +217,6 @@ def _own_processes() -> int:
     return count
 
 
-def lease_uid() -> int:
-    """A user id no other running kernel of this machine's graders has; give it back
-    with :func:`release_uid` once the kernel and everything it started are gone."""
-    with _lease_lock:
-        for slot in range(UIDS_PER_PROCESS):
-            uid = KERNEL_UID_BASE + os.getpid() * UIDS_PER_PROCESS + slot
-            if uid not in _leased:
-                _leased.add(uid)
-                return uid
-    raise SandboxUnavailable(f"more than {UIDS_PER_PROCESS} kernels at once in one process")
-
-
-def release_uid(uid: int) -> None:
-    with _lease_lock:
-        _leased.discard(uid)
-
-
-def kill_uids(uids: range) -> int:
-    """SIGKILL every process whose user id is in ``uids`` (kernel ids only); how many."""
-    if uids.start < KERNEL_UID_BASE:
-        raise ValueError(f"kill_uids only removes kernel users (>= {KERNEL_UID_BASE})")
-    killed = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid in uids:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-        except OSError:  # gone meanwhile
-            continue
-    return killed
-
-
-#: Sweeps of /proc :func:`kill_user` makes at most: a process forking while a sweep runs
-#: can leave a child the sweep missed, so sweeps repeat until one finds nothing.
-KILL_SWEEPS = 50
-
-
-def _zombie(proc: Path) -> bool:
-    """Whether /proc/<pid> is a process that has exited and waits to be reaped."""
-    stat_line = (proc / "stat").read_text()
-    return stat_line[stat_line.rfind(")") + 2 :].startswith("Z")
-
-
-def kill_user(uid: int) -> int:
-    """SIGKILL every process of ``uid`` (a kernel's own id); how many there were."""
-    if uid < KERNEL_UID_BASE:
-        raise ValueError(f"kill_user only removes kernel users (>= {KERNEL_UID_BASE}), got {uid}")
-    killed = 0
-    for _ in range(KILL_SWEEPS):
-        found = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                if entry.stat().st_uid == uid and not _zombie(entry):
-                    os.kill(int(entry.name), signal.SIGKILL)
-                    found += 1
-            except OSError:  # gone meanwhile
-                continue
-        killed += found
-        if not found:
-            break
-    return killed
-
-
 def _tmpfs(path: str, size: int, mode: str = "1777") -> list[str]:
     return ["--perms", mode, "--size", str(size), "--tmpfs", path]
 
@@ -317,9 +237,10 @@ def command(
     appear at their own paths, read-only. ``home_files`` (files of the grader's run
     folder) appear in the kernel's home under their own names, read-only: mount points
     the kernel can neither change, remove nor replace. ``uid`` is the kernel's user id
-    when the grader is root (see :func:`lease_uid`). ``library`` is a folder holding the
-    ``gradkit`` package of a student kit (:func:`gradkit.course.kit.kit_library`): the
-    kernel sees it in place of gradkit's, so no reference is within its reach.
+    when the grader is root (see :func:`~gradkit.course.kernel_users.lease_uid`).
+    ``library`` is a folder holding the ``gradkit`` package of a student kit
+    (:func:`gradkit.course.kit.kit_library`): the kernel sees it in place of gradkit's, so
+    no reference is within its reach.
     ``fonts`` is matplotlib's font list (:func:`~gradkit.course.fontlist.font_list`), shown
     read-only where the kernel's matplotlib looks for it.
     """
