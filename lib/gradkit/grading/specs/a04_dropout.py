@@ -8,6 +8,8 @@ by p at train time and is the identity at test time.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from ... import dropout as dl
@@ -54,11 +56,19 @@ def _vanilla_not_scaled(x, dropout_param):
     return (np.array(x, dtype=float) if dropout_param["mode"] == "test" else out), cache
 
 
+def _redrawn_keys(dout) -> np.ndarray:
+    """Uniform draws for a mask drawn again in the backward pass, independent of the
+    forward's: from a generator seeded by ``dout`` itself, so the mistake's output is the
+    same in every run (a kit's recording is reproducible) and numpy's global state is
+    left alone."""
+    dout = np.ascontiguousarray(dout)
+    return np.random.default_rng(zlib.crc32(dout.tobytes())).random(dout.shape)
+
+
 def _vanilla_redrawn(dout, cache):
     if cache["mask"] is None:
         return dl.vanilla_dropout_backward(dout, cache)
-    # numpy's global state, as a student's np.random.rand would: a kit records it seeded
-    return dout * (np.random.random_sample(np.shape(dout)) < cache["p"])
+    return dout * (_redrawn_keys(dout) < cache["p"])
 
 
 TRAIN_CASES = [
@@ -108,7 +118,7 @@ def _inverted_not_rescaled(x, dropout_param):
 def _inverted_redrawn(dout, cache):
     if cache["mask"] is None:
         return dl.dropout_backward(dout, cache)
-    keep = np.random.random_sample(np.shape(dout)) < cache["p"]
+    keep = _redrawn_keys(dout) < cache["p"]
     return dout * keep / cache["p"]
 
 
