@@ -339,6 +339,35 @@ def test_collect_again_skips_unchanged_replaces_copies_and_keeps_edits(
     assert sorted(p.name for p in (dest / "ada").iterdir()) == ["tiny"]  # no scratch left
 
 
+def test_a_replaced_copy_that_cannot_be_removed_is_reported(
+    tmp_path, exchange, released, monkeypatch
+):
+    from gradkit.course import exchange as module
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    dest = tmp_path / "submitted"
+    submit_by_hand(exchange, "ada", NB, now - datetime.timedelta(hours=2))
+    collect(exchange, COURSE_ID, "tiny", dest)
+    submit_by_hand(exchange, "ada", NB, now - datetime.timedelta(hours=1))
+    real = module.shutil.rmtree
+
+    def refusing(path, *args, **kwargs):
+        if ".old-" in Path(path).name:
+            raise PermissionError(13, "Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(module.shutil, "rmtree", refusing)
+    lines: list[str] = []
+    assert collect(exchange, COURSE_ID, "tiny", dest, log=lines.append) == ["ada"]
+    (left,) = [p for p in (dest / "ada").iterdir() if p.name != "tiny"]
+    assert left.name.startswith(".tiny.old-")
+    (note,) = [line for line in lines if "could not remove" in line]
+    assert f"the replaced copy {left} (Permission denied); remove it by hand" in note
+    assert (dest / "ada" / "tiny" / "timestamp.txt").read_bytes() == stamp(
+        now - datetime.timedelta(hours=1)
+    ).encode()
+
+
 def test_odd_inbound_names_are_skipped_one_line_each(tmp_path, exchange, released):
     now = datetime.datetime.now(datetime.timezone.utc)
     ts = stamp(now - datetime.timedelta(minutes=5))

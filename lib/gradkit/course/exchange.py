@@ -111,14 +111,15 @@ def _require_plain(what: str, value: str) -> str:
 # -- release ---------------------------------------------------------------------------
 
 
-def _remove_scratch(scratch: Path, say: Log) -> None:
-    """Remove a half-built release (a folder of ours in ``outbound/``), saying if it stays."""
+def _remove_scratch(scratch: Path, say: Log, what: str = "unfinished") -> None:
+    """Remove a folder of ours (a half-built release in ``outbound/``, a collected copy
+    being replaced), saying if it stays."""
     if not os.path.lexists(scratch):
         return
     try:
         shutil.rmtree(scratch)
     except OSError as exc:
-        say(f"note: could not remove the unfinished {scratch} ({exc.strerror}); remove it by hand")
+        say(f"note: could not remove the {what} {scratch} ({exc.strerror}); remove it by hand")
 
 
 def release(
@@ -525,7 +526,7 @@ def _collect_one(
         if why:
             say(f"{student}: {target} left as it is: {why}; move it away to collect again")
             return False
-    _install(dest, target, wanted)
+    _install(dest, target, wanted, say)
     count = len(read.files)
     what = f"{count} notebook{'s' if count != 1 else ''}" if count else "no notebooks"
     say(f"{student}: collected {what}, submitted {latest.stamp}{earlier}")
@@ -571,9 +572,10 @@ def _keep_reason(
     return ""
 
 
-def _install(dest: Path, target: Path, files: dict[str, bytes]) -> None:
+def _install(dest: Path, target: Path, files: dict[str, bytes], say: Log) -> None:
     """Write ``files`` as the folder ``target`` (below ``dest``), replacing what is there,
-    by renames: a reader sees the old folder or the new one."""
+    by renames: a reader sees the old folder or the new one. ``say`` hears of a folder of
+    ours that could not be removed."""
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
     new = target.with_name(f".{target.name}.collect-{tag}")
     old = target.with_name(f".{target.name}.old-{tag}")
@@ -586,9 +588,9 @@ def _install(dest: Path, target: Path, files: dict[str, bytes]) -> None:
     except OSError as exc:
         if os.path.lexists(old) and not os.path.lexists(target):
             os.rename(old, target)
-        shutil.rmtree(new, ignore_errors=True)
+        _remove_scratch(new, say)
         raise UserError(f"could not write {target}: {exc.strerror or exc}") from None
     except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
+        _remove_scratch(new, say)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_scratch(old, say, "replaced copy")
