@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import queue
@@ -65,6 +64,7 @@ from .sandbox import (
     SandboxedKernelManager,
     kernel_visible_paths,
 )
+from .undefined_names import explain_undefined
 
 __all__ = ["GradkitExecute", "KERNEL_ARGS", "graded_test", "result_outputs", "INCIDENTS_KEY"]
 
@@ -81,8 +81,6 @@ ENDED_BECAUSE = {
 INCIDENTS_KEY = "gradkit"
 #: A sibling notebook's file name: a plain name in the working folder.
 _SIBLING_NAME = re.compile(r"^[^./\\][^/\\]*\.ipynb$")
-_NAME_ERROR = re.compile(r"raised NameError: name '(\w+)' is not defined")
-_NOT_DEFINED = re.compile(r"is not defined; run the cell that defines (\w+)")
 
 
 def graded_test(cell: Any) -> str | None:
@@ -134,21 +132,6 @@ def result_outputs(result: TestResult, execution_count: int | None = None) -> li
     return outputs
 
 
-def _syntax_error_line(source: str) -> str:
-    """`` at line N (message)`` for a cell with a syntax error (IPython magics allowed)."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        source = TransformerManager().transform_cell(source)
-    except Exception:  # a cell IPython cannot transform: parse it as it is
-        pass
-    try:
-        compile(source, "<cell>", "exec")
-    except SyntaxError as exc:
-        return f" at line {exc.lineno} ({exc.msg})"
-    return ""
-
-
 def _cell_kind(source: str) -> str:
     """The profile's phase of a code cell: ``imports`` when it only imports (and runs
     magics), else ``student cells``."""
@@ -161,24 +144,6 @@ def _cell_kind(source: str) -> str:
         return "student cells"
     imports = (ast.Import, ast.ImportFrom)
     return "imports" if body and all(isinstance(n, imports) for n in body) else "student cells"
-
-
-@functools.lru_cache(maxsize=512)
-def _defined_names(source: str) -> frozenset[str]:
-    """Names a cell's code defines (asked again for every test of the notebook)."""
-    import ast
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return frozenset()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return frozenset(names)
 
 
 class GradkitExecute(ReferenceKernel, Execute):
@@ -726,7 +691,9 @@ class GradkitExecute(ReferenceKernel, Execute):
         )
 
     def _write_result(self, cell: Any, cell_index: int, result: TestResult) -> None:
-        self._explain_skipped_names(result, cell_index)
+        explain_undefined(
+            result, self.nb.cells[:cell_index], self.skip_cells_with_tag, self._cell_errors
+        )
         cell.outputs = result_outputs(result, cell.execution_count)
 
     async def _async_finish_tests(self) -> None:
@@ -763,47 +730,6 @@ class GradkitExecute(ReferenceKernel, Execute):
         if index == len(self.nb.cells) - 1:
             self.finish_tests()
         return out
-
-    def _explain_skipped_names(self, result: TestResult, upto: int) -> None:
-        """A function that is not defined gets the reason: a demo cell (skipped when
-        grading) defines it, or the cell that defines it failed (a SyntaxError with its
-        line, or the exception it raised)."""
-        skipped: set[str] = set()
-        for cell in self.nb.cells[:upto]:
-            if cell.cell_type == "code" and self.skip_cells_with_tag in cell.metadata.get(
-                "tags", []
-            ):
-                skipped |= _defined_names(cell.source)
-        for check in result.checks:
-            match = _NAME_ERROR.search(check.detail) or _NOT_DEFINED.search(check.detail)
-            if not match:
-                continue
-            name = match.group(1)
-            if name in skipped:
-                check.detail += (
-                    f" ({name} is defined only in a demo cell, which grading skips: "
-                    "define what your function needs in its own cell)"
-                )
-                continue
-            why = self._why_undefined(name, upto)
-            if why:
-                check.detail = f"{name} is not defined: {why}"
-
-    def _why_undefined(self, name: str, upto: int) -> str:
-        """Why the cell above ``upto`` that defines ``name`` did not: its error, if it had one."""
-        pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", re.M)
-        for index in range(min(upto, len(self.nb.cells)) - 1, -1, -1):
-            cell = self.nb.cells[index]
-            if cell.cell_type != "code" or not pattern.search(cell.source):
-                continue
-            if index not in self._cell_errors:
-                return ""
-            ename, evalue = self._cell_errors[index]
-            if ename in ("SyntaxError", "IndentationError", "TabError"):
-                where = _syntax_error_line(cell.source)
-                return f"the cell that defines it has a {ename}{where}, so none of it ran"
-            return f"the cell that defines it raised {ename} ({evalue[:100]})"
-        return ""
 
     # nbclient binds the synchronous wrappers to the base class's coroutines;
     # rebind them so the overrides above are what runs.
